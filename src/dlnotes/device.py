@@ -1,0 +1,73 @@
+"""Where tensors live, and how randomness is fixed.
+
+Every chapter and test picks its device through :func:`device`, so one
+environment variable moves the whole book between CPU and GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+ENV_VAR = "DLNOTES_DEVICE"
+_KNOWN = ("cpu", "cuda", "mps")
+
+
+def _available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def device(name: str | None = None) -> torch.device:
+    """The torch device to compute on.
+
+    Order of choice: the argument ``name``, else the environment variable
+    ``DLNOTES_DEVICE``, else the first available of CUDA, Apple MPS, CPU.
+    ``name`` may carry an index (``"cuda:1"``).
+
+    Raises ValueError for an unknown device kind and RuntimeError for a known
+    kind that this machine does not have.
+    """
+    requested = name if name is not None else os.environ.get(ENV_VAR, "").strip()
+    if not requested:
+        for kind in ("cuda", "mps"):
+            if _available(kind):
+                return torch.device(kind)
+        return torch.device("cpu")
+    if not isinstance(requested, str):
+        raise TypeError(f"device name must be a str, got {type(requested).__name__}")
+    kind = requested.split(":", 1)[0].lower()
+    source = "argument" if name is not None else f"${ENV_VAR}"
+    if kind not in _KNOWN:
+        raise ValueError(
+            f"unknown device {requested!r} (from {source}); expected one of {', '.join(_KNOWN)}"
+        )
+    if not _available(kind):
+        raise RuntimeError(
+            f"device {requested!r} (from {source}) is not available on this machine; "
+            f"available: {', '.join(k for k in _KNOWN if _available(k))}"
+        )
+    return torch.device(requested.lower())
+
+
+def seed(n: int) -> np.random.Generator:
+    """Seed Python's ``random``, NumPy's global state and torch (CPU and CUDA).
+
+    Returns a fresh ``numpy.random.Generator`` seeded with ``n``, which is the
+    preferred source of randomness in new code.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"seed must be non-negative, got {n}")
+    random.seed(n)
+    np.random.seed(n % 2**32)
+    torch.manual_seed(n)
+    return np.random.default_rng(n)

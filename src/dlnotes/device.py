@@ -35,14 +35,14 @@ def device(name: str | None = None) -> torch.device:
     Raises ValueError for an unknown device kind and RuntimeError for a known
     kind that this machine does not have.
     """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"device name must be a str, got {type(name).__name__}")
     requested = name if name is not None else os.environ.get(ENV_VAR, "").strip()
     if not requested:
         for kind in ("cuda", "mps"):
             if _available(kind):
                 return torch.device(kind)
         return torch.device("cpu")
-    if not isinstance(requested, str):
-        raise TypeError(f"device name must be a str, got {type(requested).__name__}")
     kind = requested.split(":", 1)[0].lower()
     source = "argument" if name is not None else f"${ENV_VAR}"
     if kind not in _KNOWN:

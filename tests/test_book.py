@@ -1,0 +1,109 @@
+"""The book: it builds with no warning, every chapter executes, and runs repeat.
+
+One session-wide build (the same command as ``make book``) serves every test
+here; with an unchanged package and unchanged cells it comes from the cache.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+JB = Path(sys.executable).with_name("jupyter-book")
+CHAPTERS = sorted(ROOT.glob("book/[0-9][0-9]-*.md"))
+PAGES = ["intro", "notation", "bibliography"] + [c.stem for c in CHAPTERS]
+ids = [c.stem for c in CHAPTERS]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def build():
+    done = subprocess.run([str(JB), "build", str(ROOT), "-n", "-W", "--keep-going"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    return done
+
+
+def _html(stem: str) -> BeautifulSoup:
+    return BeautifulSoup((BUILD / "html" / "book" / f"{stem}.html").read_text(), "html.parser")
+
+
+def test_book_builds_with_no_warning_and_no_cell_error(build):
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, log[-5000:]
+    assert "WARNING" not in log and "build succeeded" in log
+
+
+@pytest.mark.parametrize("stem", PAGES)
+def test_every_page_is_in_the_site(build, stem):
+    assert (BUILD / "html" / "book" / f"{stem}.html").is_file()
+
+
+def test_chapters_follow_the_syllabus_slugs():
+    slugs = {p.stem for p in (ROOT.parent / "shared" / "syllabus").glob("[0-9][0-9]-*.md")}
+    assert ids and set(ids) <= slugs, f"chapter files {ids} must use syllabus slugs {sorted(slugs)}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_every_code_cell_ran_without_error(build, chapter):
+    nb = nbformat.read(BUILD / "jupyter_execute" / "book" / f"{chapter.stem}.ipynb", 4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "a chapter without code cells"
+    assert all(c.execution_count for c in code), "cells that never ran"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors[0]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_chapter_page_shows_figures_and_typeset_math(build, chapter):
+    page = _html(chapter.stem)
+    images = [img["src"] for img in page.select("div.cell_output img")]
+    assert images, "no figure in the executed outputs"
+    for src in images:
+        assert (BUILD / "html" / "book" / src).resolve().is_file(), src
+    assert page.select("div.math"), "no display math"
+    scripts = [s.get("src", "") for s in page.find_all("script")]
+    assert any(s.endswith("_static/mathjax/tex-chtml.js") for s in scripts), scripts
+    assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts
+    assert (BUILD / "html" / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert "IntSlider(" not in page.text and "FloatSlider(" not in page.text
+
+
+def _comparable(nb):
+    """Per code cell: the text and images it printed or displayed (timing cells out)."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "timing" in cell.metadata.get("tags", []):
+            continue
+        items = []
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                items.append(("stream", o.text))
+            elif o.output_type in ("display_data", "execute_result"):
+                items.append(tuple(sorted((k, str(v)) for k, v in o.data.items()
+                                          if not k.startswith("application/vnd.jupyter"))))
+        out.append(items)
+    return out
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_a_second_run_prints_the_same_numbers(build, chapter, monkeypatch):
+    """Execute the chapter as a notebook in a fresh kernel, as a reader would, and
+    compare every printed number and drawn figure with the book build."""
+    monkeypatch.setenv("DLNOTES_WIDGETS", "static")
+    fresh = jupytext.read(chapter)
+    NotebookClient(fresh, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    built = nbformat.read(BUILD / "jupyter_execute" / "book" / f"{chapter.stem}.ipynb", 4)
+    first, second = _comparable(built), _comparable(fresh)
+    assert len(first) == len(second)
+    for i, (a, b) in enumerate(zip(first, second)):
+        assert a == b, f"code cell {i} printed something different on a second run"

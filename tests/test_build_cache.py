@@ -1,0 +1,80 @@
+"""The book's execution cache is keyed on the dlnotes package, not only on cell code.
+
+Builds a one-page book twice against a temporary copy of the package: a page
+whose cells are unchanged must re-execute when a helper's return value
+changes, and must come from the cache when nothing changed.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+JB = Path(sys.executable).with_name("jupyter-book")
+
+PAGE = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# Probe
+
+```{code-cell} ipython3
+import time
+from dlnotes import _probe
+print("value:", _probe.value())
+print("executed at:", time.time_ns())
+```
+"""
+
+
+def _write_probe(pkg: Path, value: str) -> None:
+    (pkg / "_probe.py").write_text(f"def value():\n    return {value!r}\n")
+
+
+def _build(book: Path, src: Path) -> str:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    done = subprocess.run([str(JB), "build", str(book), "-n", "-W", "--keep-going"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = (book / "_build" / "html" / "page.html").read_text()
+    value = re.search(r"value: (\S+)", html).group(1)
+    stamp = re.search(r"executed at: (\d+)", html).group(1)
+    return value, stamp
+
+
+@pytest.mark.slow
+def test_changing_the_package_reexecutes_unchanged_pages(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "dlnotes", src / "dlnotes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _write_probe(src / "dlnotes", "one")
+
+    book = tmp_path / "book"
+    book.mkdir()
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["title"] = "probe"
+    config["sphinx"]["local_extensions"] = {"dlnotes_build": str(ROOT / "book" / "_ext")}
+    shutil.copy(ROOT / "book" / "references.bib", book / "references.bib")
+    config["bibtex_bibfiles"] = ["references.bib"]
+    (book / "_config.yml").write_text(yaml.safe_dump(config))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(PAGE)
+
+    value1, stamp1 = _build(book, src)
+    assert value1 == "one"
+
+    value2, stamp2 = _build(book, src)          # nothing changed: served from the cache
+    assert (value2, stamp2) == (value1, stamp1)
+
+    _write_probe(src / "dlnotes", "two")        # the page's code is unchanged
+    value3, stamp3 = _build(book, src)
+    assert value3 == "two" and stamp3 != stamp1

@@ -29,7 +29,13 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)
+# Chapters are Markdown; tell JupyterLab to open .md files as Jupytext notebooks.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): $(STAMP)
+	mkdir -p $(dir $@)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $@
+
+lab: $(STAMP) $(LAB_OVERRIDES)
 	$(BIN)/jupyter lab --notebook-dir=.
 
 notebooks: $(STAMP)

@@ -5,15 +5,23 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]-*.md))
+# Debian packages: XeLaTeX for the PDF, poppler for its tests, Chromium for the browser tests.
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+	texlive-plain-generic texlive-science latexmk xindy fonts-freefont-otf
+SYSTEM_PACKAGES := $(TEX_PACKAGES) poppler-utils chromium chromium-driver
+PDF := _build/dlnotes.pdf
 
-.PHONY: help venv book test lab notebooks bench clean clean-all
+.PHONY: help venv book pdf system-deps test lab notebooks student bench clean clean-all
 
 help:
 	@echo "make book       execute every chapter and build the website into _build/html"
+	@echo "make pdf        the PDF course notes, _build/dlnotes.pdf (needs XeLaTeX: see system-deps)"
 	@echo "make test       unit tests of dlnotes, then build the book and check every chapter"
 	@echo "make lab        JupyterLab; chapters (book/*.md) open as notebooks via jupytext"
 	@echo "make notebooks  write .ipynb copies of the chapters into notebooks/"
+	@echo "make student    write the student edition (solutions removed) into notebooks/student/"
 	@echo "make bench      benchmarks (ratios, not pass/fail)"
+	@echo "make system-deps  install the Debian packages for the PDF and the browser tests (root)"
 	@echo "make clean      remove _build and notebooks/ (keeps .venv); clean-all also .venv"
 
 venv: $(STAMP)
@@ -25,6 +33,20 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	$(JB) build . -n -W --keep-going
+
+# The PDF is built from its own doctree (_build/pdf) and shares the execution cache.
+pdf: $(STAMP)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || \
+	  { echo "make pdf needs XeLaTeX. On Debian or Ubuntu, as root:"; \
+	    echo "  apt-get update && apt-get install -y --no-install-recommends $(TEX_PACKAGES)"; \
+	    echo "(or run: make system-deps)"; exit 1; }
+	$(JB) build . --builder pdflatex --path-output _build/pdf -n -W --keep-going
+	cp _build/pdf/_build/latex/dlnotes.pdf $(PDF)
+	@echo "PDF: $(PDF)"
+
+system-deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -39,8 +61,10 @@ lab: $(STAMP) $(LAB_OVERRIDES)
 	$(BIN)/jupyter lab --notebook-dir=.
 
 notebooks: $(STAMP)
-	mkdir -p notebooks
-	for f in $(CHAPTERS); do $(BIN)/jupytext --to ipynb -o notebooks/$$(basename $${f%.md}).ipynb $$f || exit 1; done
+	$(BIN)/python tools/notebooks.py full notebooks $(CHAPTERS)
+
+student: $(STAMP)
+	$(BIN)/python tools/notebooks.py student notebooks/student $(CHAPTERS)
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -1,6 +1,9 @@
 """Shared fixtures: fixed seeds, and skipping of CUDA tests where there is no GPU."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,3 +24,14 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def build():
+    """Build the website once per test session, exactly as `make book` does."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run([str(jb), "build", str(ROOT), "-n", "-W", "--keep-going"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3600)

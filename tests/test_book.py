@@ -1,12 +1,10 @@
 """The book: it builds with no warning, every chapter executes, and runs repeat.
 
-One session-wide build (the same command as ``make book``) serves every test
-here; with an unchanged package and unchanged cells it comes from the cache.
+One session-wide build (``build`` in conftest.py, the command of ``make book``)
+serves every test here; with an unchanged package and cells it comes from the cache.
 """
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import jupytext
@@ -17,19 +15,11 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
-JB = Path(sys.executable).with_name("jupyter-book")
 CHAPTERS = sorted(ROOT.glob("book/[0-9][0-9]-*.md"))
-PAGES = ["intro", "notation", "bibliography"] + [c.stem for c in CHAPTERS]
+PAGES = ["intro", "preface", "notation", "bibliography", "build-status"] + [c.stem for c in CHAPTERS]
 ids = [c.stem for c in CHAPTERS]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def build():
-    done = subprocess.run([str(JB), "build", str(ROOT), "-n", "-W", "--keep-going"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    return done
 
 
 def _html(stem: str) -> BeautifulSoup:

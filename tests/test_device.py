@@ -60,3 +60,16 @@ def test_seed_makes_all_generators_repeat():
 def test_seed_rejects_bad_input(bad, err):
     with pytest.raises(err, match="seed must be"):
         dev.seed(bad)
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("0", False), ("", False),
+                                             ("yes", True)])
+def test_fast_mode(monkeypatch, value, expected):
+    monkeypatch.setenv(dev.FAST_VAR, value)
+    assert dev.fast_mode() is expected
+
+
+def test_fast_mode_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv(dev.FAST_VAR, "maybe")
+    with pytest.raises(ValueError, match="must be 0 or 1, got 'maybe'"):
+        dev.fast_mode()

@@ -8,7 +8,10 @@ This extension hashes the installed package and
   package finds an empty cache and every chapter runs again;
 * records the hash as a config value that forces Sphinx to re-read every page
   when it changes (unchanged pages are otherwise not re-read at all);
-* tells the kernels to draw widgets in their static form (``DLNOTES_WIDGETS``).
+* tells the kernels to draw widgets in their static form (``DLNOTES_WIDGETS``);
+* offers every executed chapter as an ``.ipynb`` download (the theme does this
+  only when launch buttons are configured) and stamps each chapter page with
+  the versions, device and mode it was built with.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import time
 from pathlib import Path
+
+from markupsafe import escape
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -40,7 +46,8 @@ def package_hash(package: str = "dlnotes") -> str:
 def _key_cache(app: Sphinx, config: Config) -> None:
     key = package_hash()[:16]
     config.dlnotes_package_hash = key
-    base = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+    # One cache for every builder (HTML, PDF), whatever their output folders.
+    base = Path(config.nb_execution_cache_path or Path(app.srcdir) / "_build" / ".jupyter_cache")
     for stale in base.glob("pkg-*"):
         if stale.name != f"pkg-{key}":
             shutil.rmtree(stale, ignore_errors=True)
@@ -48,8 +55,116 @@ def _key_cache(app: Sphinx, config: Config) -> None:
     os.environ["DLNOTES_WIDGETS"] = "static"
 
 
+def _stamp(app: Sphinx) -> str:
+    import numpy
+    import torch
+
+    import dlnotes
+    from dlnotes.device import device, fast_mode
+
+    when = time.strftime("%Y-%m-%d", time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH",
+                                                                   time.time()))))
+    parts = [f"dlnotes {dlnotes.__version__}", f"torch {torch.__version__}",
+             f"numpy {numpy.__version__}", f"device {device()}",
+             f"fast mode {'on' if fast_mode() else 'off'}", f"built {when}",
+             f"package {app.config.dlnotes_package_hash}"]
+    return " · ".join(parts)
+
+
+def _prune_scripts(app: Sphinx, context) -> None:
+    """Drop duplicated scripts, and sphinx-thebe's scripts when thebe is off.
+
+    sphinx-thebe adds its inline config on every ``env-before-read-docs``, which
+    Jupyter Book's build can fire more than once; the repeated ``const`` is a
+    JavaScript error on every page. With thebe off (the default here) the scripts
+    serve nothing and name a CDN, so the page does not get them at all.
+    """
+    launch = app.config.html_theme_options.get("launch_buttons", {}) or {}
+    thebe_on = bool(launch.get("thebe"))
+    seen, kept = set(), []
+    for js in context.get("script_files", []):
+        name = str(getattr(js, "filename", js) or "")
+        body = (getattr(js, "attributes", None) or {}).get("body", "")
+        if not thebe_on and ("thebe" in name or "THEBE_JS_URL" in body):
+            continue
+        if (name, body) not in seen:
+            seen.add((name, body))
+            kept.append(js)
+    context["script_files"][:] = kept  # in place: later hooks (MathJax) append to it
+
+
+def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+    _prune_scripts(app, context)
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if doctree is None or not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+    if not hasattr(app, "_dlnotes_stamp"):
+        app._dlnotes_stamp = _stamp(app)
+    context["body"] = context.get("body", "") + (
+        '<p class="dlnotes-stamp">Reproducibility: this page was executed with '
+        f"{escape(app._dlnotes_stamp)}.</p>")
+
+
+_MATTER = {
+    "frontmatter": "\\frontmatter\\setcounter{secnumdepth}{-1}\n",
+    "mainmatter": "\\mainmatter\\setcounter{secnumdepth}{2}\n",
+    "backmatter": "\\backmatter\n",
+}
+
+
+def _latex_pdf_layout(app: Sphinx, doctree, docname: str) -> None:
+    """Shape the single LaTeX doctree into course notes.
+
+    Front matter (preface, notation) and back matter (build status) are
+    unnumbered, so the numbered chapters start at 1; the bibliography page is
+    dropped because LaTeX prints the list of references at the end anyway; and
+    each chapter's solutions move from under their exercises to a section at the
+    end of the chapter, so a reader is not shown them while reading.
+    """
+    if app.builder.format != "latex":
+        return
+    from docutils import nodes
+    from sphinx import addnodes
+    from sphinx_exercise.nodes import solution_node
+
+    seen = set()
+    for start in list(doctree.findall(addnodes.start_of_file)):
+        name = start["docname"].rsplit("/", 1)[-1]
+        if name == "bibliography":
+            start.parent.remove(start)
+            continue
+        kind = ("mainmatter" if name[:2].isdigit() else
+                "backmatter" if name == "build-status" else "frontmatter")
+        if kind not in seen:
+            seen.add(kind)
+            start.parent.insert(start.parent.index(start),
+                                nodes.raw("", _MATTER[kind], format="latex"))
+        _move_solutions(start, nodes, solution_node)
+
+
+def _move_solutions(start, nodes, solution_node) -> None:
+    chapter = start.next_node(nodes.section)
+    solutions = [n for n in start.findall(solution_node)
+                 if n.parent is not None and n.parent.__class__ is not solution_node]
+    if chapter is None or not solutions:
+        return
+    section = nodes.section(ids=[f"{start['docname'].replace('/', '-')}-solutions"])
+    section += nodes.title("", "Solutions to the exercises")
+    for node in solutions:
+        node.parent.remove(node)
+        section += node
+    chapter += section
+
+
 def setup(app: Sphinx):
     app.add_config_value("dlnotes_package_hash", "", "env")
     # Before myst-nb reads nb_execution_cache_path at builder-inited.
     app.connect("config-inited", _key_cache, priority=100)
+    # Before the theme's header buttons (priority 500) read ipynb_source.
+    app.connect("html-page-context", _page_context, priority=400)
+    app.connect("doctree-resolved", _latex_pdf_layout)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 ENV_VAR = "DLNOTES_DEVICE"
+FAST_VAR = "DLNOTES_FAST"
 _KNOWN = ("cpu", "cuda", "mps")
 
 
@@ -71,3 +72,16 @@ def seed(n: int) -> np.random.Generator:
     np.random.seed(n % 2**32)
     torch.manual_seed(n)
     return np.random.default_rng(n)
+
+
+def fast_mode() -> bool:
+    """Whether chapters should use their smaller, CI-sized settings.
+
+    Set ``DLNOTES_FAST=1`` to ask for it. A chapter that has a heavy experiment
+    chooses its sizes through this function and says so on the page; every page
+    of the book records whether it was built in fast mode.
+    """
+    value = os.environ.get(FAST_VAR, "0").strip().lower()
+    if value not in ("0", "1", "", "false", "true", "no", "yes"):
+        raise ValueError(f"${FAST_VAR} must be 0 or 1, got {value!r}")
+    return value in ("1", "true", "yes")

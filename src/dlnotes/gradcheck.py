@@ -38,11 +38,22 @@ def _check_step(h: float) -> float:
     return float(h)
 
 
+def _numpy(value) -> np.ndarray:
+    return np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+
+
 def _scalar(value, where: str) -> float:
-    out = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+    out = _numpy(value)
     if out.size != 1:
-        raise ValueError(f"{where} must return a scalar, got an array of shape {out.shape}")
-    return float(out.reshape(()))
+        raise ValueError(f"{where} must return a scalar (one number), got an array of shape "
+                         f"{out.shape}")
+    try:
+        number = float(out.reshape(()))
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must return a number, got {type(value).__name__}") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{where} must return a finite number, got {number}")
+    return number
 
 
 def numerical_grad(f: ArrayFn, x, h: float = 1e-6) -> np.ndarray:
@@ -78,15 +89,20 @@ def numerical_jacobian(f: ArrayFn, x, h: float = 1e-6, layout: str = "numerator"
         raise ValueError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
     h = _check_step(h)
     x = _as_float64(x)
-    out_shape = np.shape(f(x))
+    out_shape = tuple(np.shape(_numpy(f(x))))
     columns = []
     flat = x.reshape(-1)
     for j in range(flat.size):
         old = flat[j]
         flat[j] = old + h
-        up = np.asarray(f(x), dtype=np.float64)
+        up = np.asarray(_numpy(f(x)), dtype=np.float64)
         flat[j] = old - h
-        down = np.asarray(f(x), dtype=np.float64)
+        down = np.asarray(_numpy(f(x)), dtype=np.float64)
+        if up.shape != out_shape or down.shape != out_shape:
+            raise ValueError(f"f must return the same shape at every point: {out_shape} at x, "
+                             f"{up.shape} and {down.shape} at the shifted points")
+        if not (np.all(np.isfinite(up)) and np.all(np.isfinite(down))):
+            raise ValueError(f"f must return finite values; got NaN or inf when moving entry {j}")
         flat[j] = old
         columns.append(((up - down) / (2 * h)).reshape(-1))
     # columns[j] holds d out / d x_j: stacking them on the last axis gives out x in.
@@ -153,10 +169,12 @@ def rel_error(a, b) -> float:
     Symmetric in its arguments. For gradient checks in float64: below 1e-7 is
     good for smooth functions, above 1e-2 the gradient is almost surely wrong.
     """
-    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
-    b = np.asarray(b.detach().cpu() if hasattr(b, "detach") else b, dtype=np.float64)
+    a = np.asarray(_numpy(a), dtype=np.float64)
+    b = np.asarray(_numpy(b), dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"rel_error needs equal shapes, got {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("rel_error needs finite inputs, got NaN or inf")
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
@@ -235,3 +253,52 @@ def check_grad(f: ArrayFn, grad, x, *, f_torch: Callable | None = None, h: float
     fd = rel_error(g, numerical_grad(f, x, h=h))
     ag = rel_error(g, autograd_grad(f_torch, x)) if f_torch is not None else None
     return GradCheck(fd, ag, tol)
+
+
+def taylor_error(f: ArrayFn, grad, x, d, ts) -> np.ndarray:
+    """Remainder of the first-order approximation along a direction.
+
+    Returns ``|f(x + t d) - f(x) - t <grad, d>|`` for every step ``t`` in ``ts``
+    (1-D, positive). For a twice-differentiable ``f`` it shrinks like ``t**2``
+    until rounding error (about ``eps * |f|``) takes over. ``grad`` and ``d``
+    have the shape of ``x``.
+    """
+    x = _as_float64(x)
+    g = _as_float64(grad, "grad")
+    d = _as_float64(d, "d")
+    for name, arr in (("grad", g), ("d", d)):
+        if arr.shape != x.shape:
+            raise ValueError(f"{name} must have the shape of x {x.shape}, got {arr.shape}")
+    ts = _as_float64(ts, "ts")
+    if ts.ndim != 1 or ts.size == 0 or np.any(ts <= 0):
+        raise ValueError(f"ts must be a non-empty 1-D array of positive steps, got shape "
+                         f"{ts.shape} with minimum {ts.min() if ts.size else None}")
+    f0, slope = _scalar(f(x), "f"), float(np.sum(g * d))
+    return np.array([abs(_scalar(f(x + t * d), "f") - f0 - t * slope) for t in ts])
+
+
+def step_size_errors(f: Callable, df: Callable, x: float, hs, dtype=np.float64) -> np.ndarray:
+    """Relative error of the central difference of a scalar function of one
+    variable, for every step in ``hs``, with the arithmetic done in ``dtype``.
+
+    ``f`` must compute in the dtype of its argument (NumPy ufuncs such as
+    ``np.sin`` do); ``df`` is the exact derivative, evaluated in float64.
+    Shows the trade-off between truncation (``~h**2``) and rounding
+    (``~eps / h``) errors; the best ``h`` is near ``eps ** (1/3)``.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    hs = _as_float64(hs, "hs")
+    if hs.ndim != 1 or np.any(hs <= 0):
+        raise ValueError(f"hs must be a 1-D array of positive steps, got shape {hs.shape}")
+    exact = float(df(float(x)))
+    if exact == 0:
+        raise ValueError(f"df(x) is 0 at x = {x}; a relative error is undefined there")
+    xd = dtype.type(x)
+    errors = []
+    for h in hs:
+        hd = dtype.type(h)
+        quotient = (f(xd + hd) - f(xd - hd)) / (dtype.type(2) * hd)
+        errors.append(abs(float(quotient) - exact) / abs(exact))
+    return np.array(errors)

@@ -1,0 +1,103 @@
+"""Data sets: small synthetic ones generated from a seed, and scikit-learn's
+bundled digits (no network). Standardisation with training statistics only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlnotes.cv import train_val_test_split
+
+
+def _positive_int(n, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1, got {n}")
+    return int(n)
+
+
+def _noise_level(noise) -> float:
+    if not (isinstance(noise, (int, float, np.floating)) and np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def rent(n: int = 20, seed: int = 0, *, noise: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic monthly rents against floor area.
+
+    ``x ~ U(500, 2000)`` square feet and ``y = 1.5 x + 300 + N(0, noise^2)``
+    dollars. Returns ``(x, y)``, each of shape (n,).
+    """
+    n = _positive_int(n, "n")
+    noise = _noise_level(noise)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(500.0, 2000.0, n)
+    return x, 1.5 * x + 300.0 + noise * rng.standard_normal(n)
+
+
+def polynomial(n: int, coefficients=(0.0, 1.0), noise: float = 0.3, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy samples of a polynomial on ``x ~ U(-1, 1)``.
+
+    ``coefficients`` ``[c_0, c_1, ..., c_M]`` in increasing degree (the default
+    is the line ``y = x``); ``y = sum_m c_m x^m + N(0, noise^2)``.
+    Returns ``(x, y)``, each of shape (n,).
+    """
+    n = _positive_int(n, "n")
+    noise = _noise_level(noise)
+    c = np.asarray(coefficients, dtype=np.float64)
+    if c.ndim != 1 or c.size == 0 or not np.all(np.isfinite(c)):
+        raise ValueError(f"coefficients must be a non-empty finite 1-D sequence, got {c!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, n)
+    return x, np.polynomial.polynomial.polyval(x, c) + noise * rng.standard_normal(n)
+
+
+def standardize(x_train, *others):
+    """Shift and scale every column by the TRAINING mean and standard deviation.
+
+    ``x_train``: (N,) or (N, d); each of ``others`` must have the same trailing
+    shape (validation or test data). The statistics come from ``x_train`` only
+    and are applied unchanged to all arrays, which keeps the other splits out
+    of the fit. Returns a tuple ``(x_train_std, *others_std)``.
+    Raises ValueError for a constant training column (zero standard deviation).
+    """
+    xt = np.asarray(x_train, dtype=np.float64)
+    if xt.ndim not in (1, 2) or xt.shape[0] < 2:
+        raise ValueError(f"x_train must be (N,) or (N, d) with N >= 2, got shape {xt.shape}")
+    if not np.all(np.isfinite(xt)):
+        raise ValueError(f"x_train must be finite, got {int(np.count_nonzero(~np.isfinite(xt)))}"
+                         f" NaN/inf entries")
+    mean, std = xt.mean(axis=0), xt.std(axis=0)
+    const = np.atleast_1d(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
+    if const.any():
+        cols = np.flatnonzero(const).tolist()
+        raise ValueError(f"cannot standardise: training column(s) {cols} are constant "
+                         f"(standard deviation 0); drop them first")
+    out = [(xt - mean) / std]
+    for j, other in enumerate(others):
+        o = np.asarray(other, dtype=np.float64)
+        if o.shape[1:] != xt.shape[1:] or o.ndim != xt.ndim:
+            raise ValueError(f"array {j + 1} of others must have shape (n,) + {xt.shape[1:]} "
+                             f"like x_train {xt.shape}, got {o.shape}")
+        out.append((o - mean) / std)
+    return tuple(out)
+
+
+def digits(seed: int = 0, val=0.15, test=0.15) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), split.
+
+    Pixels are float64 in [0, 1] (divided by 16), one image a row (64 columns);
+    labels are ints 0-9. ``val``/``test`` are counts or fractions, as in
+    :func:`dlnotes.cv.train_val_test_split`. Returns
+    ``{"train": (X, y), "val": (X, y), "test": (X, y)}``.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = bunch.data.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int64)
+    train, val_idx, test_idx = train_val_test_split(len(y), val=val, test=test, seed=seed)
+    return {"train": (X[train], y[train]), "val": (X[val_idx], y[val_idx]),
+            "test": (X[test_idx], y[test_idx])}

@@ -1,0 +1,70 @@
+"""Tests of dlnotes.data: synthetic sets, standardisation, digits."""
+
+import numpy as np
+import pytest
+
+from dlnotes import data
+
+
+def test_rent_has_the_documented_distribution():
+    x, y = data.rent(20_000, seed=0)
+    assert x.shape == y.shape == (20_000,)
+    assert 500 <= x.min() and x.max() <= 2000
+    slope, intercept = np.polyfit(x, y, 1)
+    assert abs(slope - 1.5) < 0.02 and abs(intercept - 300) < 25
+    assert abs(np.std(y - 1.5 * x - 300) - 300) < 6
+
+
+def test_rent_is_reproducible():
+    a, b = data.rent(seed=5), data.rent(seed=5)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], data.rent(seed=6)[1])
+
+
+def test_polynomial_follows_its_coefficients():
+    x, y = data.polynomial(50, (1.0, -2.0, 0.5), noise=0.0, seed=0)
+    assert np.all(np.abs(x) <= 1)
+    np.testing.assert_allclose(y, 1 - 2 * x + 0.5 * x**2, rtol=1e-14)
+    _, yn = data.polynomial(50, (1.0, -2.0, 0.5), noise=0.3, seed=0)
+    assert 0.1 < np.std(yn - y) < 0.5
+
+
+def test_standardize_uses_training_statistics_only():
+    train = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]])
+    test = np.array([[3.0, 70.0]])
+    ts, vs = data.standardize(train, test)
+    np.testing.assert_allclose(ts.mean(0), 0, atol=1e-15)
+    np.testing.assert_allclose(ts.std(0), 1, rtol=1e-14)
+    np.testing.assert_allclose(vs, [[0.0, 40 / np.std([10, 30, 50])]], rtol=1e-14)
+
+
+def test_standardize_bad_input():
+    with pytest.raises(ValueError, match=r"column\(s\) \[1\] are constant"):
+        data.standardize(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    with pytest.raises(ValueError, match=r"others must have shape \(n,\) \+ \(2,\).*got \(3,\)"):
+        data.standardize(np.ones((3, 2)) * np.arange(3)[:, None], np.ones(3))
+    with pytest.raises(ValueError, match=r"x_train must be finite, got 1 NaN"):
+        data.standardize(np.array([1.0, np.nan, 2.0]))
+    with pytest.raises(ValueError, match=r"N >= 2, got shape \(1,\)"):
+        data.standardize(np.array([1.0]))
+
+
+def test_generators_bad_input():
+    with pytest.raises(ValueError, match=r"n must be >= 1, got 0"):
+        data.rent(0)
+    with pytest.raises(ValueError, match=r"noise must be a finite number >= 0, got -1"):
+        data.polynomial(5, noise=-1.0)
+    with pytest.raises(ValueError, match=r"coefficients must be a non-empty"):
+        data.polynomial(5, coefficients=[])
+
+
+def test_digits_splits_are_disjoint_and_reproducible():
+    d = data.digits(seed=0)
+    sizes = {k: len(v[1]) for k, v in d.items()}
+    assert sum(sizes.values()) == 1797 and sizes["test"] == sizes["val"] == 270
+    X, y = d["train"]
+    assert X.shape[1] == 64 and X.dtype == np.float64 and 0 <= X.min() and X.max() <= 1
+    assert set(np.unique(y)) == set(range(10))
+    rows = {k: {tuple(r) for r in v[0]} for k, v in d.items()}
+    assert len(rows["train"] & rows["test"]) < 5  # a few exact duplicate images exist
+    np.testing.assert_array_equal(data.digits(seed=0)["test"][1], d["test"][1])

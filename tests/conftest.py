@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -33,5 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def build():
     """Build the website once per test session, exactly as `make book` does."""
     jb = Path(sys.executable).with_name("jupyter-book")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     return subprocess.run([str(jb), "build", str(ROOT), "-n", "-W", "--keep-going"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)

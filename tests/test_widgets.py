@@ -65,3 +65,10 @@ def test_bad_mode_and_empty_settings(monkeypatch):
         widgets.small_multiples(draw_line, [])
     with pytest.raises(TypeError, match="dict of parameters, got int"):
         widgets.small_multiples(draw_line, [3])
+
+
+def test_static_figure_is_returned_closed_so_a_notebook_shows_it_once(monkeypatch):
+    monkeypatch.setenv(widgets.ENV_VAR, "static")
+    plt.close("all")
+    fig = widgets.explorer(draw_line, {"slope": (0.0, 3.0)}, SETTINGS)
+    assert fig.number not in plt.get_fignums()

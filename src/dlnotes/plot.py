@@ -58,14 +58,20 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's figure style and PNG inline output (call once per chapter)."""
+    """Apply the book's figure style; in a Jupyter kernel also select inline PNG
+    figures, whatever ``MPLBACKEND`` the kernel inherited (call once per chapter)."""
     mpl.rcParams.update(STYLE)
-    try:  # only inside IPython
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return  # plain Python or a terminal IPython: keep the user's backend
+    shell.run_line_magic("matplotlib", "inline")
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("png")
-    except Exception:  # noqa: BLE001 - outside a kernel there is nothing to set
-        pass
+    set_matplotlib_formats("png")
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (3.4, 2.8),
@@ -101,4 +107,99 @@ def loss_curves(ax, curves: dict, *, xlabel: str = "iteration", ylabel: str = "l
 # --- Chapter 01 figures (linear regression) ---
 
 
+def residual_segments(ax, x, y, slope: float, intercept: float, *, kind: str = "vertical",
+                      color: str = PALETTE["vermillion"]):
+    """Draw the residual of every point ``(x_i, y_i)`` to the line ``y = slope x + intercept``.
+
+    ``kind="vertical"``: the segment to ``(x_i, slope x_i + intercept)`` (what least
+    squares measures); ``kind="perpendicular"``: the segment to the nearest point of
+    the line (what total least squares measures). ``x``, ``y``: shape (N,).
+    """
+    if kind not in ("vertical", "perpendicular"):
+        raise ValueError(f"kind must be 'vertical' or 'perpendicular', got {kind!r}")
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
+    r = y - (slope * x + intercept)
+    if kind == "vertical":
+        fx, fy = x, y - r
+    else:  # foot of the perpendicular: move along the unit normal (-a, 1)/sqrt(1 + a^2)
+        step = r / (1 + slope**2)
+        fx, fy = x + slope * step, y - step
+    for xi, yi, ui, vi in zip(x, y, fx, fy):
+        ax.plot([xi, ui], [yi, vi], color=color, lw=0.9, alpha=0.8)
+    return ax
+
+
+def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0):
+    """Bars showing which examples train, validate and test in each of k rotations.
+
+    One row per rotation; ``n`` examples are first split into a test set of size
+    ``test`` and the rest (see :func:`dlnotes.cv.train_val_test_split`), the rest
+    into k folds (:func:`dlnotes.cv.kfold_indices`). Examples are drawn in
+    shuffled-then-sorted order so every fold is a contiguous block.
+    """
+    from matplotlib.patches import Patch
+
+    from dlnotes.cv import kfold_indices
+
+    m = n - test
+    folds = kfold_indices(m, k, seed=None)  # contiguous blocks, for the picture only
+    colors = {"train": PALETTE["blue"], "validation": PALETTE["orange"], "test": PALETTE["black"]}
+    for row, (train, val) in enumerate(folds):
+        y = k - 1 - row
+        ax.barh(y, len(val), left=val[0], color=colors["validation"], height=0.7)
+        for block in np.split(train, np.flatnonzero(np.diff(train) > 1) + 1):
+            ax.barh(y, len(block), left=block[0], color=colors["train"], height=0.7)
+        if test:
+            ax.barh(y, test, left=m, color=colors["test"], height=0.7)
+    ax.set_yticks(range(k), [f"rotation {k - i}" for i in range(k)])
+    ax.set_xlabel("example (after one shuffle)")
+    ax.set_xlim(0, n)
+    ax.grid(False)
+    ax.legend(handles=[Patch(color=c, label=lab) for lab, c in colors.items()
+                       if lab != "test" or test], loc="upper center",
+              bbox_to_anchor=(0.5, -0.25), ncol=3)
+    return ax
+
+
 # --- Chapter 02 figures (matrix derivatives) ---
+
+
+def matrix_heatmap(ax, M, *, title: str | None = None, highlight_row: int | None = None,
+                   annotate: bool = True, vmax: float | None = None, fmt: str = "{:.2g}"):
+    """Draw a matrix ``M (r, c)`` as a heat map with a diverging colour scale
+    centred on 0, its entries written in the cells, and its shape in the title.
+
+    ``highlight_row`` outlines one row (0-based). Returns ``ax``.
+    """
+    M = np.asarray(M.detach().cpu() if hasattr(M, "detach") else M, dtype=float)
+    if M.ndim != 2:
+        raise ValueError(f"matrix_heatmap needs a 2-D array, got shape {M.shape}")
+    if vmax is None:
+        vmax = float(np.abs(M).max()) or 1.0
+    ax.imshow(M, cmap="PuOr_r", vmin=-vmax, vmax=vmax)
+    ax.grid(False)
+    r, c = M.shape
+    ax.set_xticks(range(c))
+    ax.set_yticks(range(r))
+    ax.set_xticklabels([str(j + 1) for j in range(c)])
+    ax.set_yticklabels([str(i + 1) for i in range(r)])
+    ax.tick_params(length=0)
+    if annotate and r * c <= 64:
+        for i in range(r):
+            for j in range(c):
+                ink = "white" if abs(M[i, j]) > 0.6 * vmax else "#111111"
+                text = fmt.format(M[i, j])
+                if float(text) == 0:  # no "-0.0" for tiny negative entries
+                    text = fmt.format(0.0)
+                ax.text(j, i, text, ha="center", va="center",
+                        fontsize=8, color=ink)
+    if highlight_row is not None:
+        if not 0 <= highlight_row < r:
+            raise ValueError(f"highlight_row must be in [0, {r}), got {highlight_row}")
+        ax.add_patch(mpl.patches.Rectangle((-0.5, highlight_row - 0.5), c, 1, fill=False,
+                                           edgecolor=PALETTE["vermillion"], linewidth=2.5))
+    shape = f"shape {r}\u00d7{c}"
+    ax.set_title(f"{title}\n{shape}" if title else shape)
+    return ax

@@ -47,7 +47,7 @@ def small_multiples(draw: Callable, settings: Sequence[Mapping], *, ncols: int |
                     titles: bool = True):
     """Draw ``draw(ax, **s)`` for every setting ``s`` in a grid of panels.
 
-    Returns the figure. ``ncols`` defaults to all settings in one row (at most 4).
+    Returns the (closed) figure. ``ncols`` defaults to all settings in one row (at most 4).
     A panel is titled with its parameters unless ``titles=False`` or ``draw``
     set a title itself.
     """
@@ -66,6 +66,9 @@ def small_multiples(draw: Callable, settings: Sequence[Mapping], *, ncols: int |
             ax.set_title(_title(s))
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
+    # Closed, so a notebook shows it once: as the cell's value, not also as an
+    # open pyplot figure at the end of the cell.
+    plt.close(fig)
     return fig
 
 
@@ -103,4 +106,248 @@ def _live(draw: Callable, controls: Mapping, panel):
 # --- Chapter 01 explorers (linear regression) ---
 
 
+def _rent_thousands(seed: int = 0):
+    """Chapter 01's rent data in thousands of sq ft and thousands of dollars."""
+    from dlnotes.data import rent
+
+    x, y = rent(20, seed=seed)
+    return x / 1000, y / 1000
+
+
+def line_fitter(x=None, y=None):
+    """Explorer: move a line ``y = a x + b`` and watch three scores of its residuals.
+
+    Controls: slope ``a``, intercept ``b``, residual ``kind`` (vertical or
+    perpendicular). Each panel prints sum r, sum |r| and sum r^2 (vertical
+    residuals). Default data: the rent example in thousands. The static form is
+    a 2 x 2 grid: least squares, horizontal through the mean, a steep line
+    through the centroid, and total least squares.
+    """
+    from dlnotes.linreg import design_matrix, fit_lstsq, fit_tls
+
+    if x is None or y is None:
+        x, y = _rent_thousands()
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
+    xs = np.linspace(x.min() - 0.1 * np.ptp(x), x.max() + 0.1 * np.ptp(x), 2)
+    pad = 0.3 * np.ptp(y)
+
+    def draw(ax, a, b, kind="vertical", label=None):
+        r = y - (a * x + b)
+        plot.residual_segments(ax, x, y, a, b, kind=kind)
+        ax.plot(x, y, "o", color=plot.PALETTE["blue"], zorder=3)
+        ax.plot(xs, a * xs + b, color=plot.PALETTE["black"])
+        if kind == "perpendicular":  # right angles look right only at equal scales
+            ax.set_aspect("equal", adjustable="datalim")
+        else:
+            ax.set_ylim(y.min() - pad, y.max() + pad)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        total = round(float(r.sum()), 2) + 0.0  # no "-0.00"
+        ax.text(0.03, 0.97, f"Σr = {total:+.2f}\nΣ|r| = {np.abs(r).sum():.2f}\n"
+                f"Σr² = {(r**2).sum():.2f}", transform=ax.transAxes, va="top", fontsize=8,
+                bbox=dict(facecolor="white", edgecolor="#999999", alpha=0.9))
+        ax.set_title(label or f"a = {a:.2f}, b = {b:.2f} ({kind})")
+
+    b_ls, a_ls = fit_lstsq(design_matrix(x), y)
+    a_tls, b_tls = fit_tls(x, y)
+    steep = 4 * a_ls
+    static = [
+        dict(a=a_ls, b=b_ls, kind="vertical", label="least squares"),
+        dict(a=0.0, b=y.mean(), kind="vertical", label="horizontal through the mean"),
+        dict(a=steep, b=y.mean() - steep * x.mean(), kind="vertical",
+             label="steep, through the centroid"),
+        dict(a=a_tls, b=b_tls, kind="perpendicular", label="total least squares"),
+    ]
+    controls = {"a": (-2 * abs(steep), 2 * abs(steep), 0.01),
+                "b": (float(y.min() - np.ptp(y)), float(y.max() + np.ptp(y)), 0.01),
+                "kind": ["vertical", "perpendicular"]}
+    return explorer(draw, controls, static, ncols=2, panel=(3.6, 3.0))
+
+
+def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
+    """Explorer: polynomial degree ``M``, sample size ``n`` and noise level.
+
+    Fits a degree-M polynomial by least squares to n noisy points of the
+    polynomial ``coefficients`` (default the line y = x) on [-1, 1], and shows
+    the fit with training points (dots) and fresh test points (crosses), and the
+    training and test MSE (test on 5,000 fresh points). Static form: a 2 x 3
+    grid, rows n = 12 and 1000, columns M = 1, 3, 11, noise 0.3.
+    """
+    from dlnotes.data import polynomial
+    from dlnotes.linreg import fit_lstsq, polynomial_features
+
+    grid = np.linspace(-1, 1, 400)
+    truth = np.polynomial.polynomial.polyval(grid, coefficients)
+
+    def draw(ax, degree, n, noise):
+        x, y = polynomial(n, coefficients, noise, seed=seed)
+        xt, yt = polynomial(5000, coefficients, noise, seed=seed + 1000)  # as in E7
+        theta = fit_lstsq(polynomial_features(x, degree), y)
+        train = np.mean((y - polynomial_features(x, degree) @ theta) ** 2)
+        test = np.mean((yt - polynomial_features(xt, degree) @ theta) ** 2)
+        alpha = 1.0 if n <= 50 else 0.25
+        ax.plot(x, y, "o", ms=4 if n <= 50 else 2, alpha=alpha, color=plot.PALETTE["blue"],
+                label="train")
+        ax.plot(xt[:40], yt[:40], "x", ms=4, color=plot.PALETTE["vermillion"], label="test")
+        ax.plot(grid, truth, "--", color="#777777", lw=1, label="truth")
+        ax.plot(grid, polynomial_features(grid, degree) @ theta, color=plot.PALETTE["black"],
+                label="fit")
+        ax.set_ylim(truth.min() - 1.5, truth.max() + 1.5)
+        ax.set_title(f"N = {n}, M = {degree}")
+        ax.text(0.03, 0.97, f"train MSE {train:.3g}\ntest MSE {test:.3g}",
+                transform=ax.transAxes, va="top", fontsize=8,
+                bbox=dict(facecolor="white", edgecolor="#999999", alpha=0.9))
+
+    static = [dict(degree=m, n=n, noise=0.3) for n in (12, 1000) for m in (1, 3, 11)]
+    controls = {"degree": (0, 15, 1), "n": (5, 1000, 1), "noise": (0.0, 1.0, 0.05)}
+    return explorer(draw, controls, static, ncols=3, panel=(3.2, 2.6), sharey=True)
+
+
+def outlier_explorer(seed: int = 0):
+    """Explorer: one outlier moves; squared loss (Gaussian) vs absolute loss (Laplace).
+
+    20 points from ``y = x + N(0, 0.3^2)`` on [-1, 1]; the point nearest x = 0.8
+    is moved up by ``offset`` noise standard deviations. Shows the least-squares
+    and the least-absolute-deviations lines. Static form: offsets 0, 5, 20.
+    """
+    from dlnotes.data import polynomial
+    from dlnotes.linreg import design_matrix, fit_lad, fit_lstsq
+
+    sigma = 0.3
+    x0, y0 = polynomial(20, (0.0, 1.0), sigma, seed=seed)
+    j = int(np.argmin(np.abs(x0 - 0.8)))
+    grid = np.array([-1.0, 1.0])
+
+    def draw(ax, offset):
+        y = y0.copy()
+        y[j] += offset * sigma
+        P = design_matrix(x0)
+        for theta, name, color in ((fit_lstsq(P, y), "squared (Gaussian)", "vermillion"),
+                                   (fit_lad(P, y), "absolute (Laplace)", "green")):
+            ax.plot(grid, theta[0] + theta[1] * grid, color=plot.PALETTE[color],
+                    label=f"{name}: slope {theta[1]:.2f}")
+        ax.plot(np.delete(x0, j), np.delete(y, j), "o", color=plot.PALETTE["blue"], ms=4)
+        ax.plot(x0[j], y[j], "s", color=plot.PALETTE["black"], ms=6)
+        ax.set_ylim(-2, 7.5)
+        ax.set_title(f"outlier moved {offset:g}σ")
+        ax.legend(loc="upper left", fontsize=7)
+
+    static = [dict(offset=0.0), dict(offset=5.0), dict(offset=20.0)]
+    return explorer(draw, {"offset": (0.0, 25.0, 0.5)}, static, sharey=True)
+
+
 # --- Chapter 02 explorers (matrix derivatives) ---
+
+
+#: Maps offered by :func:`layout_explorer` (name shown in the dropdown).
+DERIVATIVE_MAPS = ("W x", "tanh(A x)", "ReLU(x)", "softmax(z)", "z^T A x by A")
+
+
+def derivative_of(name: str, m: int, n: int, layout: str = "numerator", seed: int = 0):
+    """The derivative that :func:`layout_explorer` draws, from torch autograd.
+
+    ``name`` is one of :data:`DERIVATIVE_MAPS`; ``W``/``A`` are ``(m, n)`` and
+    inputs have length ``n`` (elementwise maps and softmax use ``n`` only).
+    Returns a float64 NumPy matrix: the Jacobian (``layout="numerator"``, as
+    ``torch.autograd.functional.jacobian`` returns it) or its transpose
+    (``"denominator"``). For the scalar ``z^T A x`` the denominator layout is
+    the gradient, shape of ``A``.
+    """
+    import torch
+    from torch.autograd.functional import jacobian
+
+    if name not in DERIVATIVE_MAPS:
+        raise ValueError(f"name must be one of {DERIVATIVE_MAPS}, got {name!r}")
+    if layout not in ("numerator", "denominator"):
+        raise ValueError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
+    for label, v in (("m", m), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{label} must be a positive int, got {v!r}")
+    gen = torch.Generator().manual_seed(seed)
+    A = torch.randn(m, n, generator=gen, dtype=torch.float64).round(decimals=1)
+    x = torch.randn(n, generator=gen, dtype=torch.float64).round(decimals=1)
+    if name == "W x":
+        J = jacobian(lambda v: A @ v, x)
+    elif name == "tanh(A x)":
+        J = jacobian(lambda v: torch.tanh(A @ v), x)
+    elif name == "ReLU(x)":
+        J = jacobian(torch.relu, x)
+    elif name == "softmax(z)":
+        J = jacobian(lambda v: torch.softmax(v, dim=0), x)
+    else:  # scalar by matrix: numerator layout is the transposed gradient
+        z = torch.randn(m, generator=gen, dtype=torch.float64).round(decimals=1)
+        J = jacobian(lambda M: z @ M @ x, A).T
+    J = J.numpy()
+    return J if layout == "numerator" else J.T
+
+
+def draw_derivative(ax, map: str = "W x", m: int = 3, n: int = 5,  # noqa: A002
+                    layout: str = "numerator"):
+    """One panel of :func:`layout_explorer`: the derivative as a heat map."""
+    D = derivative_of(map, m, n, layout)
+    plot.matrix_heatmap(ax, D, title=f"{map}, {layout}", fmt="{:.1f}")
+    return ax
+
+
+def layout_explorer():
+    """Explore the shape of a derivative in numerator vs denominator layout.
+
+    Static form: ``W x`` with ``(m, n) = (3, 5)`` in both layouts, the softmax
+    Jacobian and the ReLU diagonal (2 x 2 panels).
+    """
+    controls = {"map": list(DERIVATIVE_MAPS), "m": (1, 6, 1), "n": (1, 6, 1),
+                "layout": ["numerator", "denominator"]}
+    static = [{"map": "W x", "m": 3, "n": 5, "layout": "numerator"},
+              {"map": "W x", "m": 3, "n": 5, "layout": "denominator"},
+              {"map": "softmax(z)", "m": 3, "n": 5, "layout": "numerator"},
+              {"map": "ReLU(x)", "m": 3, "n": 5, "layout": "numerator"}]
+    return explorer(draw_derivative, controls, static, ncols=2, panel=(3.8, 3.0))
+
+
+def _slice_example(seed: int = 2):
+    rng = np.random.default_rng(seed)
+    W = rng.integers(-2, 3, size=(3, 4)).astype(float)
+    x = rng.integers(-2, 3, size=4).astype(float)
+    y = rng.integers(-2, 3, size=3).astype(float)
+    return W, x, y - W @ x
+
+
+def draw_tensor_slice(ax, k: int = 1, view: str = "slice"):
+    """One panel of :func:`tensor_slice_explorer` for ``z = y - W x`` (m = 3, n = 4).
+
+    ``view="slice"`` shows ``dz_k/dW = -e_k x^T`` (row ``k`` outlined);
+    ``view="sum"`` shows the running contraction ``sum_{k' <= k} z_k' (-e_k' x^T)``,
+    which reaches ``dL/dW = -z x^T`` at ``k = 3`` for ``L = ||z||^2 / 2``.
+    """
+    from dlnotes.matcalc import dz_dW_tensor
+
+    W, x, z = _slice_example()
+    m = W.shape[0]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m:
+        raise ValueError(f"k must be an int in 1..{m}, got {k!r}")
+    if view not in ("slice", "sum"):
+        raise ValueError(f"view must be 'slice' or 'sum', got {view!r}")
+    T = dz_dW_tensor(W, x)
+    vmax = np.abs(z[:, None] * x).max()
+    if view == "slice":
+        title = rf"slice $k={k}$: $\partial z_{k}/\partial \mathbf{{W}}$"
+        plot.matrix_heatmap(ax, T[:, :, k - 1], title=title, highlight_row=k - 1, vmax=vmax,
+                            fmt="{:.0f}")
+    else:
+        partial = np.einsum("ipk,k->ip", T[:, :, :k], z[:k])
+        title = rf"sum of $z_{{k'}}\,\partial z_{{k'}}/\partial \mathbf{{W}}$, $k' \leq {k}$"
+        plot.matrix_heatmap(ax, partial, title=title, vmax=vmax, fmt="{:.0f}")
+    return ax
+
+
+def tensor_slice_explorer():
+    """Walk through the slices of the third-order tensor ``dz/dW``.
+
+    Static form: the three slices side by side, then the full contraction.
+    """
+    controls = {"k": (1, 3, 1), "view": ["slice", "sum"]}
+    static = [{"k": 1, "view": "slice"}, {"k": 2, "view": "slice"},
+              {"k": 3, "view": "slice"}, {"k": 3, "view": "sum"}]
+    return explorer(draw_tensor_slice, controls, static, panel=(3.0, 2.6))

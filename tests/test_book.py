@@ -72,19 +72,19 @@ def test_chapter_page_shows_figures_and_typeset_math(build, chapter):
 
 
 def _comparable(nb):
-    """Per code cell: the text and images it printed or displayed (timing cells out)."""
+    """Per code cell (timing cells out): everything it printed, in order, and the
+    set of things it displayed. The build merges a cell's streams into one output
+    (nb_merge_streams), so the order of streams among displays is not compared."""
     out = []
     for cell in nb.cells:
         if cell.cell_type != "code" or "timing" in cell.metadata.get("tags", []):
             continue
-        items = []
-        for o in cell.outputs:
-            if o.output_type == "stream":
-                items.append(("stream", o.text))
-            elif o.output_type in ("display_data", "execute_result"):
-                items.append(tuple(sorted((k, str(v)) for k, v in o.data.items()
-                                          if not k.startswith("application/vnd.jupyter"))))
-        out.append(items)
+        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+        shown = sorted(tuple(sorted((k, str(v)) for k, v in o.data.items()
+                                    if not k.startswith("application/vnd.jupyter")))
+                       for o in cell.outputs
+                       if o.output_type in ("display_data", "execute_result"))
+        out.append((printed, shown))
     return out
 
 

@@ -11,7 +11,7 @@ TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
 SYSTEM_PACKAGES := $(TEX_PACKAGES) poppler-utils chromium chromium-driver
 PDF := _build/dlnotes.pdf
 
-.PHONY: help venv book pdf system-deps test lab notebooks student bench clean clean-all
+.PHONY: help venv book pdf check-tex system-deps test lab notebooks student bench clean clean-all
 
 help:
 	@echo "make book       execute every chapter and build the website into _build/html"
@@ -35,14 +35,16 @@ book: $(STAMP)
 	$(JB) build . -n -W --keep-going
 
 # The PDF is built from its own doctree (_build/pdf) and shares the execution cache.
-pdf: $(STAMP)
+pdf: check-tex $(STAMP)
+	$(JB) build . --builder pdflatex --path-output _build/pdf -n -W --keep-going
+	cp _build/pdf/_build/latex/dlnotes.pdf $(PDF)
+	@echo "PDF: $(PDF)"
+
+check-tex:
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || \
 	  { echo "make pdf needs XeLaTeX. On Debian or Ubuntu, as root:"; \
 	    echo "  apt-get update && apt-get install -y --no-install-recommends $(TEX_PACKAGES)"; \
 	    echo "(or run: make system-deps)"; exit 1; }
-	$(JB) build . --builder pdflatex --path-output _build/pdf -n -W --keep-going
-	cp _build/pdf/_build/latex/dlnotes.pdf $(PDF)
-	@echo "PDF: $(PDF)"
 
 system-deps:
 	apt-get update -q

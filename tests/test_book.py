@@ -7,7 +7,6 @@ serves every test here; with an unchanged package and cells it comes from the ca
 import re
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
@@ -89,11 +88,23 @@ def _comparable(nb):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
-def test_a_second_run_prints_the_same_numbers(build, chapter, monkeypatch):
-    """Execute the chapter as a notebook in a fresh kernel, as a reader would, and
-    compare every printed number and drawn figure with the book build."""
+def test_page_offers_its_notebook_for_download(build, chapter):
+    page = _html(chapter.stem)
+    links = [a["href"] for a in page.select("a[href$='.ipynb']")]
+    assert f"../_sources/book/{chapter.stem}.ipynb" in links, links
+    nb = nbformat.read(BUILD / "html" / "_sources" / "book" / f"{chapter.stem}.ipynb", 4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_downloaded_notebook_runs_again_with_the_same_numbers(build, chapter, monkeypatch):
+    """Run the .ipynb a reader downloads from the page, outputs cleared, in a fresh
+    kernel, and compare every printed number and drawn figure with the book build."""
     monkeypatch.setenv("DLNOTES_WIDGETS", "static")
-    fresh = jupytext.read(chapter)
+    fresh = nbformat.read(BUILD / "html" / "_sources" / "book" / f"{chapter.stem}.ipynb", 4)
+    for cell in fresh.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     NotebookClient(fresh, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(chapter.parent)}}).execute()
     built = nbformat.read(BUILD / "jupyter_execute" / "book" / f"{chapter.stem}.ipynb", 4)

@@ -74,3 +74,15 @@ def test_solutions_come_after_the_exercises(pdf):
             continue
         heading = chapter.find("Solutions to the exercises")
         assert 0 <= heading < min(solutions), "a solution printed under its exercise"
+
+
+def test_make_pdf_without_tex_names_the_packages_to_install(tmp_path):
+    """With no TeX on PATH, `make pdf` stops at once and says what to install."""
+    make = subprocess.run(["which", "make"], capture_output=True, text=True).stdout.strip()
+    done = subprocess.run([make, "-s", "pdf"], cwd=ROOT, capture_output=True, text=True,
+                          env={"PATH": str(tmp_path), "HOME": str(tmp_path)}, timeout=120)
+    assert done.returncode != 0
+    for package in ("texlive-xetex", "texlive-latex-extra", "latexmk", "xindy",
+                    "fonts-freefont-otf"):
+        assert package in done.stdout, done.stdout + done.stderr
+    assert not (tmp_path / "dlnotes.pdf").exists()

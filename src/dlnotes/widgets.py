@@ -119,14 +119,17 @@ def line_fitter(x=None, y=None):
 
     Controls: slope ``a``, intercept ``b``, residual ``kind`` (vertical or
     perpendicular). Each panel prints sum r, sum |r| and sum r^2 (vertical
-    residuals). Default data: the rent example in thousands. The static form is
+    residuals, also on perpendicular panels). Default data: the rent example in
+    thousands, with axes labelled accordingly. The static form is
     a 2 x 2 grid: least squares, horizontal through the mean, a steep line
     through the centroid, and total least squares.
     """
     from dlnotes.linreg import design_matrix, fit_lstsq, fit_tls
 
+    xlabel, ylabel = "x", "y"
     if x is None or y is None:
         x, y = _rent_thousands()
+        xlabel, ylabel = "floor area (1000 sq ft)", "rent ($1000/month)"
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
@@ -142,10 +145,11 @@ def line_fitter(x=None, y=None):
             ax.set_aspect("equal", adjustable="datalim")
         else:
             ax.set_ylim(y.min() - pad, y.max() + pad)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         total = round(float(r.sum()), 2) + 0.0  # no "-0.00"
-        ax.text(0.03, 0.97, f"Σr = {total:+.2f}\nΣ|r| = {np.abs(r).sum():.2f}\n"
+        note = "(vertical residuals)\n" if kind == "perpendicular" else ""
+        ax.text(0.03, 0.97, f"{note}Σr = {total:+.2f}\nΣ|r| = {np.abs(r).sum():.2f}\n"
                 f"Σr² = {(r**2).sum():.2f}", transform=ax.transAxes, va="top", fontsize=8,
                 bbox=dict(facecolor="white", edgecolor="#999999", alpha=0.9))
         ax.set_title(label or f"a = {a:.2f}, b = {b:.2f} ({kind})")
@@ -172,8 +176,10 @@ def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
     Fits a degree-M polynomial by least squares to n noisy points of the
     polynomial ``coefficients`` (default the line y = x) on [-1, 1], and shows
     the fit with training points (dots) and fresh test points (crosses), and the
-    training and test MSE (test on 5,000 fresh points). Static form: a 2 x 3
-    grid, rows n = 12 and 1000, columns M = 1, 3, 11, noise 0.3.
+    training and test MSE (test on 5,000 fresh points) and the largest
+    coefficient magnitude max |theta_m|. Static form: a 2 x 3
+    grid, rows n = 12 and 1000, columns M = 1, 3, 11, noise 0.3, with a legend
+    on the first panel (``legend=True``; the live panel always has one).
     """
     from dlnotes.data import polynomial
     from dlnotes.linreg import fit_lstsq, polynomial_features
@@ -181,7 +187,7 @@ def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
     grid = np.linspace(-1, 1, 400)
     truth = np.polynomial.polynomial.polyval(grid, coefficients)
 
-    def draw(ax, degree, n, noise):
+    def draw(ax, degree, n, noise, legend=True):
         x, y = polynomial(n, coefficients, noise, seed=seed)
         xt, yt = polynomial(5000, coefficients, noise, seed=seed + 1000)  # as in E7
         theta = fit_lstsq(polynomial_features(x, degree), y)
@@ -189,18 +195,25 @@ def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
         test = np.mean((yt - polynomial_features(xt, degree) @ theta) ** 2)
         alpha = 1.0 if n <= 50 else 0.25
         ax.plot(x, y, "o", ms=4 if n <= 50 else 2, alpha=alpha, color=plot.PALETTE["blue"],
-                label="train")
-        ax.plot(xt[:40], yt[:40], "x", ms=4, color=plot.PALETTE["vermillion"], label="test")
+                label="training points")
+        ax.plot(xt[:40], yt[:40], "x", ms=4, color=plot.PALETTE["vermillion"],
+                label="test points")
         ax.plot(grid, truth, "--", color="#777777", lw=1, label="truth")
         ax.plot(grid, polynomial_features(grid, degree) @ theta, color=plot.PALETTE["black"],
                 label="fit")
         ax.set_ylim(truth.min() - 1.5, truth.max() + 1.5)
         ax.set_title(f"N = {n}, M = {degree}")
-        ax.text(0.03, 0.97, f"train MSE {train:.3g}\ntest MSE {test:.3g}",
+        ax.set_xlabel("input x")
+        ax.set_ylabel("target y")
+        ax.text(0.03, 0.97, f"train MSE {train:.3g}\ntest MSE {test:.3g}\n"
+                f"max |θ| {np.abs(theta).max():.3g}",
                 transform=ax.transAxes, va="top", fontsize=8,
                 bbox=dict(facecolor="white", edgecolor="#999999", alpha=0.9))
+        if legend:
+            ax.legend(loc="lower right", fontsize=7)
 
-    static = [dict(degree=m, n=n, noise=0.3) for n in (12, 1000) for m in (1, 3, 11)]
+    static = [dict(degree=m, n=n, noise=0.3, legend=(n, m) == (12, 1))
+              for n in (12, 1000) for m in (1, 3, 11)]
     controls = {"degree": (0, 15, 1), "n": (5, 1000, 1), "noise": (0.0, 1.0, 0.05)}
     return explorer(draw, controls, static, ncols=3, panel=(3.2, 2.6), sharey=True)
 
@@ -231,6 +244,8 @@ def outlier_explorer(seed: int = 0):
         ax.plot(np.delete(x0, j), np.delete(y, j), "o", color=plot.PALETTE["blue"], ms=4)
         ax.plot(x0[j], y[j], "s", color=plot.PALETTE["black"], ms=6)
         ax.set_ylim(-2, 7.5)
+        ax.set_xlabel("input x")
+        ax.set_ylabel("target y")
         ax.set_title(f"outlier moved {offset:g}σ")
         ax.legend(loc="upper left", fontsize=7)
 
@@ -283,11 +298,35 @@ def derivative_of(name: str, m: int, n: int, layout: str = "numerator", seed: in
     return J if layout == "numerator" else J.T
 
 
+def _derivative_title(name: str, layout: str, r: int, c: int) -> str:
+    shape = f"({r}\u00d7{c})"
+    if name == "W x":
+        return f"Jacobian J = W {shape}" if layout == "numerator" else f"denominator W\u1d40 {shape}"
+    if name == "z^T A x by A":
+        return (f"gradient, like A {shape}" if layout == "denominator"
+                else f"numerator (gradient)\u1d40 {shape}")
+    return f"{name}: {'Jacobian' if layout == 'numerator' else 'denominator'} {shape}"
+
+
 def draw_derivative(ax, map: str = "W x", m: int = 3, n: int = 5,  # noqa: A002
                     layout: str = "numerator"):
-    """One panel of :func:`layout_explorer`: the derivative as a heat map."""
+    """One panel of :func:`layout_explorer`: the derivative as a heat map.
+
+    Rows and columns are labelled by what they index: in numerator layout
+    (the Jacobian) rows are outputs and columns inputs; in denominator layout
+    the other way round. The title names the matrix and its shape.
+    """
     D = derivative_of(map, m, n, layout)
-    plot.matrix_heatmap(ax, D, title=f"{map}, {layout}", fmt="{:.1f}")
+    fmt = "{:.2f}" if map in ("softmax(z)", "tanh(A x)") else "{:.1f}"
+    plot.matrix_heatmap(ax, D, fmt=fmt)
+    ax.set_title(_derivative_title(map, layout, *D.shape))
+    if map == "z^T A x by A":
+        rows, cols = ("row i of A", "column j of A") if layout == "denominator" else \
+            ("column j of A", "row i of A")
+    else:
+        rows, cols = ("output i", "input j") if layout == "numerator" else ("input j", "output i")
+    ax.set_ylabel(rows)
+    ax.set_xlabel(cols)
     return ax
 
 
@@ -303,7 +342,7 @@ def layout_explorer():
               {"map": "W x", "m": 3, "n": 5, "layout": "denominator"},
               {"map": "softmax(z)", "m": 3, "n": 5, "layout": "numerator"},
               {"map": "ReLU(x)", "m": 3, "n": 5, "layout": "numerator"}]
-    return explorer(draw_derivative, controls, static, ncols=2, panel=(3.8, 3.0))
+    return explorer(draw_derivative, controls, static, ncols=2, panel=(4.2, 3.4))
 
 
 def _slice_example(seed: int = 2):
@@ -350,4 +389,181 @@ def tensor_slice_explorer():
     controls = {"k": (1, 3, 1), "view": ["slice", "sum"]}
     static = [{"k": 1, "view": "slice"}, {"k": 2, "view": "slice"},
               {"k": 3, "view": "slice"}, {"k": 3, "view": "sum"}]
-    return explorer(draw_tensor_slice, controls, static, panel=(3.0, 2.6))
+    out = explorer(draw_tensor_slice, controls, static, panel=(3.0, 2.6))
+    if isinstance(out, plt.Figure):
+        _, x, z = _slice_example()
+        out.suptitle(f"x = {_vec(x)},   z = y \u2212 W x = {_vec(z)}")
+    return out
+
+
+def _vec(v) -> str:
+    return "(" + ", ".join(f"{float(a):g}".replace("-", "\u2212") for a in v) + ")"
+
+
+# Candidates offered by :func:`dimension_quiz`, as the formulas for a layer
+# with examples as rows, Z = X W^T (G = dL/dZ). The "columns" layout uses
+# Z_c = W X_c with X_c = X^T and G_c = G^T; the same strings then name
+# products of the column-layout arrays.
+QUIZ_CANDIDATES = ("G X^T", "X^T G", "G^T X", "X G^T", "W^T G", "G W", "W G", "G^T W")
+
+
+def _quiz_arrays(layout: str, square: bool, seed: int = 0):
+    """Arrays X, W, G (in the given data ``layout``) and L(X, W) = <G, Z>."""
+    rng = np.random.default_rng(seed)
+    N, d_in, d_out = (4, 4, 4) if square else (5, 3, 2)
+    X = rng.standard_normal((N, d_in))
+    W = rng.standard_normal((d_out, d_in))
+    G = rng.standard_normal((N, d_out))
+    if layout == "rows":
+        return X, W, G, (lambda X_, W_: np.sum(G * (X_ @ W_.T)))
+    Xc, Gc = X.T.copy(), G.T.copy()
+    return Xc, W, Gc, (lambda X_, W_: np.sum(Gc * (W_ @ X_)))
+
+
+def _evaluate(expr: str, X, W, G):
+    left, right = expr.split(" ")
+    arrays = {"G": G, "X": X, "W": W}
+
+    def get(tok):
+        base = arrays[tok[0]]
+        return base.T if tok.endswith("^T") else base
+
+    A, B = get(left), get(right)
+    if A.shape[1] != B.shape[0]:
+        return None
+    return A @ B
+
+
+def quiz_table(target: str, layout: str, square: bool, candidates=QUIZ_CANDIDATES):
+    """Rows ``(candidate, result shape or None, shape_ok, rel_error or None, correct)``.
+
+    ``target`` is ``"dL/dW"`` or ``"dL/dX"``; ``layout`` is ``"rows"``
+    (``Z = X W^T``) or ``"columns"`` (``Z = W X``). The reference gradient is
+    computed with :func:`dlnotes.gradcheck.numerical_grad` of ``L = <G, Z>``,
+    whose upstream gradient is exactly ``G``. A candidate is correct when its
+    shape fits and its relative error is below 1e-6.
+    """
+    from dlnotes.gradcheck import numerical_grad, rel_error
+
+    if target not in ("dL/dW", "dL/dX"):
+        raise ValueError(f"target must be 'dL/dW' or 'dL/dX', got {target!r}")
+    if layout not in ("rows", "columns"):
+        raise ValueError(f"layout must be 'rows' or 'columns', got {layout!r}")
+    X, W, G, loss = _quiz_arrays(layout, bool(square))
+    if target == "dL/dW":
+        ref = numerical_grad(lambda M: loss(X, M), W)
+    else:
+        ref = numerical_grad(lambda M: loss(M, W), X)
+    rows = []
+    for expr in candidates:
+        val = _evaluate(expr, X, W, G)
+        if val is None:
+            rows.append((expr, None, False, None, False))
+            continue
+        ok = val.shape == ref.shape
+        err = rel_error(val, ref) if ok else None
+        rows.append((expr, val.shape, ok, err, bool(ok and err < 1e-6)))
+    return rows
+
+
+def format_quiz_table(targets=("dL/dW", "dL/dX"), layout: str = "rows") -> str:
+    """The static dimension-matching quiz: every candidate for every target,
+    with "shape OK?" and "correct?" for non-square and square shapes.
+
+    "shape OK?" is "no: (r, c)" for a product of the wrong shape and
+    "no: undefined" when the factors do not multiply; "correct?" gives the
+    relative error against finite differences for a wrong formula that fits.
+    """
+    def cells(shape, ok, err, good):
+        if shape is None:
+            return "no: undefined", "-"
+        if not ok:
+            return f"no: {shape}", "-"
+        return "yes", ("yes" if good else f"NO, error {err:.1f}")
+
+    lines = []
+    for target in targets:
+        lines.append(f"{target}, examples as {layout}; non-square (N, d_in, d_out) = (5, 3, 2), "
+                     "square (4, 4, 4)")
+        lines.append(f"  {'candidate':<10s}| {'non-square':<29s}| square")
+        lines.append(f"  {'':<10s}| {'shape OK?':<15s}{'correct?':<14s}| {'shape OK?':<15s}correct?")
+        rect = quiz_table(target, layout, square=False)
+        sq = quiz_table(target, layout, square=True)
+        for r1, r2 in zip(rect, sq):
+            a, b = cells(*r1[1:])
+            c, d = cells(*r2[1:])
+            lines.append(f"  {r1[0]:<10s}| {a:<15s}{b:<14s}| {c:<15s}{d}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def dimension_quiz():
+    """Quiz: pick a target gradient, a data layout and a candidate formula.
+
+    Live: dropdowns; the output reports whether the shapes fit and the
+    gradient-check error. Static: the table of :func:`format_quiz_table`
+    for examples as rows, printed.
+    """
+    if mode() == "static":
+        print(format_quiz_table())
+        return None
+    import ipywidgets as w
+
+    def update(target, layout, candidate, shapes):
+        rows = quiz_table(target, layout, shapes == "square", candidates=(candidate,))
+        expr, shp, ok, err, good = rows[0]
+        if shp is None:
+            print(f"{expr}: the factors do not multiply (inner dimensions differ)")
+        elif not ok:
+            print(f"{expr}: shape {shp}, but the gradient must have the variable's shape")
+        else:
+            print(f"{expr}: shape {shp} fits; relative error vs finite differences {err:.1e}"
+                  f" -> {'correct' if good else 'WRONG'}")
+
+    return w.interactive(update, target=["dL/dW", "dL/dX"], layout=["rows", "columns"],
+                         candidate=list(QUIZ_CANDIDATES), shapes=["non-square", "square"])
+
+
+def _bowl(x1, x2):
+    return np.sin(2 * x1) + x2 ** 2 + 0.5 * x1 * x2
+
+
+def draw_first_order(ax, t: float = 0.5, angle: float = 30.0):
+    """One panel of :func:`first_order_explorer`.
+
+    ``f(x) = sin 2x1 + x2^2 + 0.5 x1 x2`` at ``x0 = (0.5, 0.5)``, walked a
+    distance ``t`` along the unit direction at ``angle`` degrees: the curve
+    ``f(x0 + s d)`` and its tangent line ``f(x0) + s grad^T d`` (the section
+    of the tangent plane), with the gap at ``s = t`` marked and printed.
+    """
+    if not np.isfinite(t) or t <= 0:
+        raise ValueError(f"t must be a positive number, got {t!r}")
+    x0 = np.array([0.5, 0.5])
+    grad = np.array([2 * np.cos(2 * x0[0]) + 0.5 * x0[1], 2 * x0[1] + 0.5 * x0[0]])
+    d = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+    s = np.linspace(-0.25 * t, 1.25 * t, 201)
+    f0 = _bowl(*x0)
+    ax.plot(s, _bowl(*(x0[:, None] + d[:, None] * s)), color=plot.PALETTE["blue"], label="f")
+    ax.plot(s, f0 + s * (grad @ d), "--", color=plot.PALETTE["vermillion"],
+            label="first-order")
+    exact, approx = _bowl(*(x0 + t * d)), f0 + t * (grad @ d)
+    ax.plot([t, t], [approx, exact], color=plot.PALETTE["black"], lw=2.5, label="error at s = t")
+    ax.plot([t], [f0 + t * (grad @ d)], "o", color=plot.PALETTE["black"], ms=3)
+    ax.locator_params(axis="x", nbins=4)
+    ax.set_xlabel("distance s along d")
+    ax.set_title(f"t = {t:g}: error {abs(exact - approx):.1e}")
+    ax.legend(loc="upper left", fontsize=7)
+    return ax
+
+
+def first_order_explorer():
+    """Explore the first-order approximation along a direction.
+
+    Live: sliders for the step length ``t`` and the direction angle. Static:
+    three panels, ``t = 0.5, 0.1, 0.01`` (each zooms in tenfold or fivefold;
+    the error shrinks like ``t**2``).
+    """
+    controls = {"t": (0.01, 1.0, 0.01), "angle": (0.0, 360.0, 15.0)}
+    static = [{"t": 0.5, "angle": 30.0}, {"t": 0.1, "angle": 30.0},
+              {"t": 0.01, "angle": 30.0}]
+    return explorer(draw_first_order, controls, static, panel=(3.2, 2.7))

@@ -5,10 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+import matplotlib
 
+matplotlib.use("Agg")  # the test process draws off screen; kernels choose their own
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,6 +21,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def static(monkeypatch):
+    """Explorers draw their static small multiples."""
+    monkeypatch.setenv("DLNOTES_WIDGETS", "static")
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def live(monkeypatch):
+    """Explorers build live ipywidgets."""
+    pytest.importorskip("ipywidgets")
+    monkeypatch.setenv("DLNOTES_WIDGETS", "live")
+    yield
+    plt.close("all")
 
 
 @pytest.fixture

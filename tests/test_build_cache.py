@@ -65,7 +65,7 @@ def test_changing_the_package_reexecutes_unchanged_pages(tmp_path):
     config["sphinx"]["local_extensions"] = {"dlnotes_build": str(ROOT / "book" / "_ext")}
     shutil.copy(ROOT / "book" / "references.bib", book / "references.bib")
     config["bibtex_bibfiles"] = ["references.bib"]
-    for site_only in ("html_static_path", "html_favicon", "html_css_files"):
+    for site_only in ("html_static_path", "html_favicon", "html_css_files", "html_extra_path"):
         config["sphinx"]["config"].pop(site_only, None)
     (book / "_config.yml").write_text(yaml.safe_dump(config))
     (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")

@@ -71,6 +71,20 @@ def test_chapter_page_shows_figures_and_typeset_math(build, chapter):
     assert "IntSlider(" not in page.text and "FloatSlider(" not in page.text
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_chapter_page_carries_a_reproducibility_stamp(build, chapter):
+    stamp = _html(chapter.stem).select_one("p.dlnotes-stamp").text
+    for part in ("dlnotes 0.", "torch 2.", "numpy 2.", "device ", "fast mode ", "built 20"):
+        assert part in stamp, stamp
+
+
+def test_build_status_lists_every_chapter(build):
+    rows = _html("build-status").select("table tr")
+    text = " ".join(r.text for r in rows)
+    for chapter in CHAPTERS:
+        assert f"book/{chapter.stem}" in text, text
+
+
 def _cached_execution(chapter: Path):
     """The build's own execution of a chapter, as jupyter-cache stored it (with the
     glue records that the rendered copies in _build/jupyter_execute leave out)."""

@@ -8,15 +8,13 @@ changes, and must come from the cache when nothing changed.
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tools import build_small_book, small_book
 
 ROOT = Path(__file__).resolve().parents[1]
-JB = Path(sys.executable).with_name("jupyter-book")
 
 PAGE = """\
 ---
@@ -40,12 +38,8 @@ def _write_probe(pkg: Path, value: str) -> None:
     (pkg / "_probe.py").write_text(f"def value():\n    return {value!r}\n")
 
 
-def _build(book: Path, src: Path) -> str:
-    env = dict(os.environ, PYTHONPATH=str(src))
-    done = subprocess.run([str(JB), "build", str(book), "-n", "-W", "--keep-going"],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    html = (book / "_build" / "html" / "page.html").read_text()
+def _build(book: Path, src: Path):
+    html = build_small_book(book, env=dict(os.environ, PYTHONPATH=str(src)))
     value = re.search(r"value: (\S+)", html).group(1)
     stamp = re.search(r"executed at: (\d+)", html).group(1)
     return value, stamp
@@ -58,18 +52,7 @@ def test_changing_the_package_reexecutes_unchanged_pages(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     _write_probe(src / "dlnotes", "one")
 
-    book = tmp_path / "book"
-    book.mkdir()
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["title"] = "probe"
-    config["sphinx"]["local_extensions"] = {"dlnotes_build": str(ROOT / "book" / "_ext")}
-    shutil.copy(ROOT / "book" / "references.bib", book / "references.bib")
-    config["bibtex_bibfiles"] = ["references.bib"]
-    for site_only in ("html_static_path", "html_favicon", "html_css_files", "html_extra_path"):
-        config["sphinx"]["config"].pop(site_only, None)
-    (book / "_config.yml").write_text(yaml.safe_dump(config))
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
-    (book / "page.md").write_text(PAGE)
+    book = small_book(tmp_path / "book", PAGE)
 
     value1, stamp1 = _build(book, src)
     assert value1 == "one"

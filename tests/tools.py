@@ -16,3 +16,41 @@ def require(*programs: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def small_book(folder, page: str, **config_changes):
+    """A one-page book in ``folder`` with the project's _config.yml (site-only
+    settings removed), ``page.md`` holding ``page``; returns the folder."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    book = Path(folder)
+    book.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config["title"] = "probe"
+    config["sphinx"]["local_extensions"] = {"dlnotes_build": str(root / "book" / "_ext")}
+    for site_only in ("html_static_path", "html_favicon", "html_css_files", "html_extra_path"):
+        config["sphinx"]["config"].pop(site_only, None)
+    shutil.copy(root / "book" / "references.bib", book / "references.bib")
+    config["bibtex_bibfiles"] = ["references.bib"]
+    for key, value in config_changes.items():
+        config[key] = value
+    (book / "_config.yml").write_text(yaml.safe_dump(config))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(page)
+    return book
+
+
+def build_small_book(book, env=None) -> str:
+    """Build it with warnings as errors; return the page's HTML."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    jb = Path(sys.executable).with_name("jupyter-book")
+    done = subprocess.run([str(jb), "build", str(book), "-n", "-W", "--keep-going"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return (Path(book) / "_build" / "html" / "page.html").read_text()

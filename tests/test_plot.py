@@ -34,3 +34,16 @@ def test_bad_input():
     with pytest.raises(ValueError, match="at least one"):
         plot.loss_curves(ax, {})
     plt.close(fig)
+
+
+@pytest.mark.parametrize("value, digits, text", [
+    (2.53e14, 1, "2.5 × 10¹⁴"), (6.1e-6, 0, "6 × 10⁻⁶"), (9.96e3, 1, "1.0 × 10⁴"),
+    (-3.2e-10, 1, "-3.2 × 10⁻¹⁰"), (1.0, 2, "1.00 × 10⁰"), (0.0, 1, "0")])
+def test_sci_formats_numbers_for_prose(value, digits, text):
+    assert plot.sci(value, digits) == text
+
+
+@pytest.mark.parametrize("value, digits", [(float("nan"), 1), (1.0, -1), (1.0, 1.5)])
+def test_sci_rejects_bad_input(value, digits):
+    with pytest.raises(ValueError, match="sci needs a finite number|digits must be"):
+        plot.sci(value, digits)

@@ -74,6 +74,28 @@ def use_style() -> None:
     set_matplotlib_formats("png")
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(value: float, digits: int = 1) -> str:
+    """A number in scientific notation for prose: ``sci(2.53e14) == '2.5 × 10¹⁴'``.
+
+    ``digits`` decimals in the mantissa (``digits=0`` gives ``'6 × 10⁻⁶'``).
+    """
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"sci needs a finite number, got {value}")
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or digits < 0:
+        raise ValueError(f"digits must be a non-negative int, got {digits!r}")
+    if value == 0:
+        return "0"
+    exponent = int(np.floor(np.log10(abs(value))))
+    mantissa = value / 10.0**exponent
+    if round(abs(mantissa), digits) >= 10:  # 9.96 rounds up to 10.0: carry into the exponent
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.{digits}f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
 def subplots(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (3.4, 2.8),
              **kwargs):
     """``plt.subplots`` with the book style and a figure size of ``ncols x nrows``

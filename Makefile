@@ -1,5 +1,6 @@
 # dlnotes: one entry point. Every target creates .venv from requirements.txt first.
-PYTHON ?= python3.11
+# Python 3.11 (the release the pinned torch build is for); python3 if 3.11 is not on PATH.
+PYTHON ?= $(firstword $(shell command -v python3.11 python3 2>/dev/null))
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

@@ -74,10 +74,10 @@ def _stamp(app: Sphinx) -> str:
 def _prune_scripts(app: Sphinx, context) -> None:
     """Drop duplicated scripts, and sphinx-thebe's scripts when thebe is off.
 
-    sphinx-thebe adds its inline config on every ``env-before-read-docs``, which
-    Jupyter Book's build can fire more than once; the repeated ``const`` is a
-    JavaScript error on every page. With thebe off (the default here) the scripts
-    serve nothing and name a CDN, so the page does not get them at all.
+    In this build every page carried sphinx-thebe's inline config twice (it is
+    added from an ``env-before-read-docs`` handler), and the repeated ``const``
+    is a JavaScript error that the browser tests caught. With thebe off (the
+    default here) the scripts serve nothing and name a CDN, so pages drop them.
     """
     launch = app.config.html_theme_options.get("launch_buttons", {}) or {}
     thebe_on = bool(launch.get("thebe"))

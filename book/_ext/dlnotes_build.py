@@ -2,7 +2,7 @@
 
 Jupyter Book's execution cache hashes a chapter's code cells only, so editing
 ``src/dlnotes`` would leave every chapter showing outputs of the old package.
-This extension hashes the installed package and
+This extension hashes the installed package (and itself) and
 
 * puts the execution cache in a subfolder named by that hash, so a changed
   package finds an empty cache and every chapter runs again;
@@ -44,7 +44,9 @@ def package_hash(package: str = "dlnotes") -> str:
 
 
 def _key_cache(app: Sphinx, config: Config) -> None:
-    key = package_hash()[:16]
+    # This file shapes the pages and the kernels' environment too, so it is part of the key.
+    this = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    key = hashlib.sha256((package_hash() + this).encode()).hexdigest()[:16]
     config.dlnotes_package_hash = key
     # One cache for every builder (HTML, PDF), whatever their output folders.
     base = Path(config.nb_execution_cache_path or Path(app.srcdir) / "_build" / ".jupyter_cache")
@@ -95,17 +97,19 @@ def _prune_scripts(app: Sphinx, context) -> None:
 
 def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
     _prune_scripts(app, context)
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if doctree is None or not executed.is_file():
+    if doctree is None:  # generated pages (search, index)
         return
-    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
-    context["ipynb_source"] = f"{pagename}.ipynb"
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if executed.is_file():
+        target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed, target)
+        context["ipynb_source"] = f"{pagename}.ipynb"
     if not hasattr(app, "_dlnotes_stamp"):
         app._dlnotes_stamp = _stamp(app)
+    how = "executed" if executed.is_file() else "built (it runs no code)"
     context["body"] = context.get("body", "") + (
-        '<p class="dlnotes-stamp">Reproducibility: this page was executed with '
+        f'<p class="dlnotes-stamp">Reproducibility: this page was {how} with '
         f"{escape(app._dlnotes_stamp)}.</p>")
 
 

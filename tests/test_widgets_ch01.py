@@ -15,7 +15,8 @@ def _visible_axes(fig):
 
 @pytest.mark.parametrize("make, panels", [(widgets.line_fitter, 4),
                                           (widgets.polynomial_explorer, 6),
-                                          (widgets.outlier_explorer, 3)])
+                                          (widgets.outlier_explorer, 6),
+                                          (widgets.kfold_explorer, 2)])
 def test_static_form_has_one_panel_per_preset(static, make, panels):
     fig = make()
     assert isinstance(fig, plt.Figure)
@@ -40,6 +41,7 @@ def test_line_fitter_least_squares_panel_has_smallest_squared_sum(static):
     (widgets.line_fitter, {"a", "b", "kind"}),
     (widgets.polynomial_explorer, {"degree", "n", "noise"}),
     (widgets.outlier_explorer, {"offset"}),
+    (widgets.kfold_explorer, {"k", "rotation", "peek at test"}),
 ])
 def test_live_form_is_interactive_with_expected_controls(live, make, names):
     import ipywidgets
@@ -80,8 +82,81 @@ def test_polynomial_explorer_has_axis_labels_and_one_legend(static):
 
 
 def test_outlier_explorer_has_axis_labels(static):
-    for ax in _visible_axes(widgets.outlier_explorer()):
+    axes = _visible_axes(widgets.outlier_explorer())
+    for ax in axes[:3]:
         assert (ax.get_xlabel(), ax.get_ylabel()) == ("input x", "target y")
+    for ax in axes[3:]:
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("residual r", "NLL (up to a constant)")
+
+
+def test_outlier_explorer_second_row_shows_both_nll_curves(static):
+    axes = _visible_axes(widgets.outlier_explorer())
+    assert [ax.get_title() for ax in axes[:3]] == [f"outlier moved {o}σ" for o in (0, 5, 20)]
+    for ax in axes[3:]:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Gaussian", "Laplace"]
+    # far out, the Gaussian charges the outlier more than the Laplace does
+    costs = axes[5].get_title().split("Gaussian ")[1].split(", Laplace ")
+    assert float(costs[0]) > 3 * float(costs[1])
+
+
+def _live_figures(panel, monkeypatch):
+    """Run a live panel's update once and return the figures it showed."""
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    panel.update()
+    return shown
+
+
+def test_line_fitter_live_has_contour_panel_with_marker(live, monkeypatch):
+    panel = widgets.line_fitter()
+    (fig,) = _live_figures(panel, monkeypatch)
+    assert len(fig.axes) == 2
+    loss = fig.axes[1]
+    assert (loss.get_xlabel(), loss.get_ylabel()) == ("slope a", "intercept b")
+    assert loss.get_title().startswith("L(a, b)")
+    assert [t.get_text() for t in loss.get_legend().get_texts()] == ["least squares", "your line"]
+    controls = {c.description: c for c in panel.children if hasattr(c, "value")}
+    marker = loss.get_lines()[-1]
+    assert np.allclose(marker.get_data(), ([controls["a"].value], [controls["b"].value]))
+
+
+def test_outlier_explorer_live_shows_fit_and_nll(live, monkeypatch):
+    (fig,) = _live_figures(widgets.outlier_explorer(), monkeypatch)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["input x", "residual r"]
+
+
+def test_kfold_explorer_static_layout_and_curve(static):
+    left, right = _visible_axes(widgets.kfold_explorer())
+    assert [t.get_text() for t in left.get_yticklabels()] == [f"rotation {j}" for j in (4, 3, 2, 1)]
+    assert left.get_xlabel() == "example (after one shuffle)"
+    assert (right.get_xlabel(), right.get_ylabel()) == ("polynomial degree M", "validation MSE")
+    assert right.get_title().startswith("4-fold CV: M = 3")
+    labels = [t.get_text() for t in right.get_legend().get_texts()]
+    assert labels[:3] == ["range over 4 folds", "one fold", "mean"]
+
+
+def test_kfold_errors_shapes_and_choice():
+    degrees, per_fold, test = widgets.kfold_errors(5, seed=0)
+    assert list(degrees) == list(widgets.KFOLD_DEGREES)
+    assert per_fold.shape == (len(degrees), 5) and test.shape == (len(degrees),)
+    assert np.all(per_fold > 0)
+    assert per_fold.mean(axis=1)[2] < per_fold.mean(axis=1)[0]  # cubic beats the line
+
+
+def test_kfold_explorer_live_rotation_follows_k(live, monkeypatch):
+    panel = widgets.kfold_explorer()
+    controls = {c.description: c for c in panel.children if hasattr(c, "value")}
+    controls["rotation"].value = 4
+    controls["k"].value = 2
+    assert list(controls["rotation"].options) == [1, 2]
+    assert controls["rotation"].value == 2
+    controls["k"].value = 7
+    assert list(controls["rotation"].options) == list(range(1, 8))
+    controls["peek at test"].value = True
+    (fig,) = _live_figures(panel, monkeypatch)
+    right = fig.axes[1]
+    assert right.get_title().startswith("7-fold CV")
+    assert "test MSE" in [t.get_text() for t in right.get_legend().get_texts()]
 
 
 def test_polynomial_explorer_reports_largest_coefficient(static):

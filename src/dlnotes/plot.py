@@ -153,13 +153,15 @@ def residual_segments(ax, x, y, slope: float, intercept: float, *, kind: str = "
     return ax
 
 
-def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0):
+def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0,
+                highlight: int | None = None):
     """Bars showing which examples train, validate and test in each of k rotations.
 
     One row per rotation; ``n`` examples are first split into a test set of size
     ``test`` and the rest (see :func:`dlnotes.cv.train_val_test_split`), the rest
     into k folds (:func:`dlnotes.cv.kfold_indices`). Examples are drawn in
     shuffled-then-sorted order so every fold is a contiguous block.
+    ``highlight`` (1-based rotation) outlines that row.
     """
     from matplotlib.patches import Patch
 
@@ -175,6 +177,12 @@ def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0):
             ax.barh(y, len(block), left=block[0], color=colors["train"], height=0.7)
         if test:
             ax.barh(y, test, left=m, color=colors["test"], height=0.7)
+    if highlight is not None:
+        if isinstance(highlight, bool) or not 1 <= highlight <= k:
+            raise ValueError(f"highlight must be a rotation in 1..{k}, got {highlight!r}")
+        ax.add_patch(mpl.patches.Rectangle((0, k - highlight - 0.45), n, 0.9, fill=False,
+                                           edgecolor=PALETTE["vermillion"], linewidth=2.5,
+                                           zorder=5))
     ax.set_yticks(range(k), [f"rotation {k - i}" for i in range(k)])
     ax.set_xlabel("example (after one shuffle)")
     ax.set_xlim(0, n)

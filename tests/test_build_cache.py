@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tools import build_small_book, small_book
+from tools import FRONT_MATTER, build_small_book, small_book
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGE = """\
----
-jupytext:
-  text_representation: {extension: .md, format_name: myst}
-kernelspec: {display_name: Python 3, language: python, name: python3}
----
+PAGE = FRONT_MATTER + """\
 
 # Probe
 

@@ -10,15 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import notebooks  # noqa: E402
+from tools import FRONT_MATTER  # noqa: E402
 
 CHAPTERS = sorted(ROOT.glob("book/[0-9][0-9]-*.md"))
 
-SAMPLE = """\
----
-jupytext:
-  text_representation: {extension: .md, format_name: myst}
-kernelspec: {display_name: Python 3, language: python, name: python3}
----
+SAMPLE = FRONT_MATTER + """\
 
 # Sample
 

@@ -5,6 +5,15 @@ import shutil
 
 import pytest
 
+#: The jupytext front matter that makes a MyST Markdown file an executable notebook.
+FRONT_MATTER = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+"""
+
 
 def require(*programs: str) -> None:
     """Skip when a program is missing; in CI (CI=true) a missing program is a failure,

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from dlnotes import widgets
+from dlnotes.widgets.matrix_calculus import _slice_example
 
 
 
@@ -26,7 +27,7 @@ def test_tensor_slice_explorer_static(static):
     fig = widgets.tensor_slice_explorer()
     panels = visible_panels(fig)
     assert len(panels) == 4
-    W, x, z = widgets._slice_example()
+    W, x, z = _slice_example()
     last = np.asarray(panels[-1].images[0].get_array())
     np.testing.assert_array_equal(last, -np.outer(z, x))
     first = np.asarray(panels[0].images[0].get_array())

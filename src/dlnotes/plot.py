@@ -126,7 +126,7 @@ def loss_curves(ax, curves: dict, *, xlabel: str = "iteration", ylabel: str = "l
     return ax
 
 
-# --- Chapter 01 figures (linear regression) ---
+# Figures for linear regression (chapter 01)
 
 
 def residual_segments(ax, x, y, slope: float, intercept: float, *, kind: str = "vertical",
@@ -193,7 +193,7 @@ def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0,
     return ax
 
 
-# --- Chapter 02 figures (matrix derivatives) ---
+# Figures for matrix derivatives (chapter 02)
 
 
 def matrix_heatmap(ax, M, *, title: str | None = None, highlight_row: int | None = None,

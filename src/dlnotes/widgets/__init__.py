@@ -1,0 +1,38 @@
+"""Interactive explorers: live ipywidgets in Jupyter, small multiples in print.
+
+The pattern is in :mod:`dlnotes.widgets.core`; the explorers are grouped by
+topic and re-exported here, so a chapter writes ``widgets.line_fitter()``.
+"""
+
+from dlnotes.widgets.core import ENV_VAR, explorer, live_panels, mode, small_multiples
+from dlnotes.widgets.matrix_calculus import (
+    DERIVATIVE_MAPS,
+    QUIZ_CANDIDATES,
+    derivative_of,
+    dimension_quiz,
+    draw_derivative,
+    draw_first_order,
+    draw_tensor_slice,
+    first_order_explorer,
+    format_quiz_table,
+    layout_explorer,
+    quiz_table,
+    tensor_slice_explorer,
+)
+from dlnotes.widgets.regression import (
+    KFOLD_DEGREES,
+    kfold_errors,
+    kfold_explorer,
+    line_fitter,
+    outlier_explorer,
+    polynomial_explorer,
+)
+
+__all__ = [
+    "ENV_VAR", "explorer", "live_panels", "mode", "small_multiples",
+    "DERIVATIVE_MAPS", "QUIZ_CANDIDATES", "derivative_of", "dimension_quiz", "draw_derivative",
+    "draw_first_order", "draw_tensor_slice", "first_order_explorer", "format_quiz_table",
+    "layout_explorer", "quiz_table", "tensor_slice_explorer",
+    "KFOLD_DEGREES", "kfold_errors", "kfold_explorer", "line_fitter", "outlier_explorer",
+    "polynomial_explorer",
+]

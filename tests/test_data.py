@@ -68,3 +68,56 @@ def test_digits_splits_are_disjoint_and_reproducible():
     rows = {k: {tuple(r) for r in v[0]} for k, v in d.items()}
     assert len(rows["train"] & rows["test"]) < 5  # a few exact duplicate images exist
     np.testing.assert_array_equal(data.digits(seed=0)["test"][1], d["test"][1])
+
+
+# --- fetch: download once, verify, write atomically (tested on files the tests make) ---
+
+import hashlib  # noqa: E402
+
+
+def _source(tmp_path, content: bytes = b"x,y\n1,2\n"):
+    path = tmp_path / "source" / "table.csv"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    return path, hashlib.sha256(content).hexdigest()
+
+
+def test_fetch_downloads_verifies_and_then_uses_the_cache(tmp_path):
+    src, digest = _source(tmp_path)
+    got = data.fetch(src.as_uri(), digest, folder=tmp_path / "cache")
+    assert got == tmp_path / "cache" / "table.csv" and got.read_bytes() == src.read_bytes()
+    src.unlink()  # no second download: the cached, verified copy is returned
+    assert data.fetch(src.as_uri(), digest, folder=tmp_path / "cache") == got
+
+
+def test_fetch_replaces_a_corrupt_cached_copy(tmp_path):
+    src, digest = _source(tmp_path)
+    cached = tmp_path / "cache" / "table.csv"
+    cached.parent.mkdir()
+    cached.write_bytes(b"truncated")
+    assert data.fetch(src.as_uri(), digest, folder=cached.parent).read_bytes() == src.read_bytes()
+
+
+def test_fetch_rejects_a_wrong_checksum_and_leaves_nothing(tmp_path):
+    src, digest = _source(tmp_path)
+    wrong = "0" * 64
+    with pytest.raises(ValueError, match=f"expected sha256 {wrong}, got {digest}"):
+        data.fetch(src.as_uri(), wrong, folder=tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_fetch_default_folder_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLNOTES_DATA", str(tmp_path / "env-cache"))
+    src, digest = _source(tmp_path)
+    assert data.fetch(src.as_uri(), digest).parent == tmp_path / "env-cache"
+
+
+@pytest.mark.parametrize("bad", ["abc", "g" * 64, 123])
+def test_fetch_rejects_a_malformed_checksum(tmp_path, bad):
+    with pytest.raises(ValueError, match="sha256 must be 64 hexadecimal characters"):
+        data.fetch("file:///nowhere/table.csv", bad, folder=tmp_path)
+
+
+def test_fetch_needs_a_file_name(tmp_path):
+    with pytest.raises(ValueError, match="cannot name the file"):
+        data.fetch("file:///", "0" * 64, folder=tmp_path)

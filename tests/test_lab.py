@@ -1,7 +1,6 @@
 """`make lab`: the Jupyter server that JupyterLab runs on opens each chapter as a notebook."""
 
 import json
-import os
 import socket
 import subprocess
 import sys

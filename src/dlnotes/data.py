@@ -4,6 +4,15 @@ bundled digits (no network). Standardisation with training statistics only.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+from urllib.parse import urlparse
+from pathlib import Path
+
 import numpy as np
 
 from dlnotes.cv import train_val_test_split
@@ -101,3 +110,54 @@ def digits(seed: int = 0, val=0.15, test=0.15) -> dict[str, tuple[np.ndarray, np
     train, val_idx, test_idx = train_val_test_split(len(y), val=val, test=test, seed=seed)
     return {"train": (X[train], y[train]), "val": (X[val_idx], y[val_idx]),
             "test": (X[test_idx], y[test_idx])}
+
+
+def cache_dir() -> Path:
+    """Where :func:`fetch` keeps downloads: ``$DLNOTES_DATA``, else ``~/.cache/dlnotes``."""
+    return Path(os.environ.get("DLNOTES_DATA") or Path.home() / ".cache" / "dlnotes")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(url: str, sha256: str, *, filename: str | None = None,
+          folder: str | os.PathLike | None = None) -> Path:
+    """A file from ``url``, downloaded once into the cache and verified.
+
+    A cached copy whose SHA-256 matches is returned without touching the
+    network; a missing or corrupt one is downloaded to a temporary file in the
+    cache folder, checked, and only then moved into place (atomically), so an
+    interrupted or wrong download never leaves a file that looks valid. Raises
+    ValueError when the download's checksum differs from ``sha256``.
+
+    The book never calls this while building or testing: the chapters use data
+    that ships inside packages. It is for readers who want larger public sets.
+    """
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256.lower()):
+        raise ValueError(f"sha256 must be 64 hexadecimal characters, got {sha256!r}")
+    sha256 = sha256.lower()
+    name = filename or Path(urlparse(url).path).name
+    if not name:
+        raise ValueError(f"cannot name the file for {url!r}; pass filename=")
+    folder = Path(folder) if folder is not None else cache_dir()
+    target = folder / name
+    if target.is_file() and _sha256(target) == sha256:
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        got = _sha256(Path(tmp))
+        if got != sha256:
+            raise ValueError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target

@@ -10,13 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-
-def _count(n: int, name: str = "n", minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    return int(n)
+from dlnotes._checks import integer
 
 
 def _size(part, n: int, name: str) -> int:
@@ -41,7 +35,7 @@ def train_val_test_split(n: int, val=0, test=0, seed: int = 0):
     the rest is training data, which must not be empty. Returns three sorted
     int index arrays ``(train, val, test)`` that partition ``range(n)``.
     """
-    n = _count(n)
+    n = integer(n, "n", 1)
     n_val, n_test = _size(val, n, "val"), _size(test, n, "test")
     if n_val + n_test >= n:
         raise ValueError(f"val + test must leave at least one training example: "
@@ -61,8 +55,8 @@ def kfold_indices(n: int, k: int, seed: int | None = 0) -> list[tuple[np.ndarray
     validation set of pair ``j``, the other ``k - 1`` folds its training set.
     Needs ``2 <= k <= n``.
     """
-    n = _count(n)
-    k = _count(k, "k")
+    n = integer(n, "n", 1)
+    k = integer(k, "k", 1)
     if k < 2:
         raise ValueError(f"k must be >= 2 (one fold trains, one validates), got k = {k}")
     if k > n:

@@ -10,26 +10,13 @@ import re
 import shutil
 import tempfile
 import urllib.request
-from urllib.parse import urlparse
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
+from dlnotes._checks import integer, nonnegative
 from dlnotes.cv import train_val_test_split
-
-
-def _positive_int(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
-    return int(n)
-
-
-def _noise_level(noise) -> float:
-    if not (isinstance(noise, (int, float, np.floating)) and np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
 
 
 def rent(n: int = 20, seed: int = 0, *, noise: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +25,8 @@ def rent(n: int = 20, seed: int = 0, *, noise: float = 300.0) -> tuple[np.ndarra
     ``x ~ U(500, 2000)`` square feet and ``y = 1.5 x + 300 + N(0, noise^2)``
     dollars. Returns ``(x, y)``, each of shape (n,).
     """
-    n = _positive_int(n, "n")
-    noise = _noise_level(noise)
+    n = integer(n, "n", 1)
+    noise = nonnegative(noise, "noise")
     rng = np.random.default_rng(seed)
     x = rng.uniform(500.0, 2000.0, n)
     return x, 1.5 * x + 300.0 + noise * rng.standard_normal(n)
@@ -53,8 +40,8 @@ def polynomial(n: int, coefficients=(0.0, 1.0), noise: float = 0.3, seed: int = 
     is the line ``y = x``); ``y = sum_m c_m x^m + N(0, noise^2)``.
     Returns ``(x, y)``, each of shape (n,).
     """
-    n = _positive_int(n, "n")
-    noise = _noise_level(noise)
+    n = integer(n, "n", 1)
+    noise = nonnegative(noise, "noise")
     c = np.asarray(coefficients, dtype=np.float64)
     if c.ndim != 1 or c.size == 0 or not np.all(np.isfinite(c)):
         raise ValueError(f"coefficients must be a non-empty finite 1-D sequence, got {c!r}")

@@ -12,6 +12,8 @@ import random
 import numpy as np
 import torch
 
+from dlnotes._checks import integer
+
 ENV_VAR = "DLNOTES_DEVICE"
 FAST_VAR = "DLNOTES_FAST"
 _KNOWN = ("cpu", "cuda", "mps")
@@ -64,10 +66,7 @@ def seed(n: int) -> np.random.Generator:
     Returns a fresh ``numpy.random.Generator`` seeded with ``n``, which is the
     preferred source of randomness in new code.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"seed must be non-negative, got {n}")
+    n = integer(n, "seed", 0)
     random.seed(n)
     np.random.seed(n % 2**32)
     torch.manual_seed(n)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlnotes._checks import integer, positive
+
 ArrayFn = Callable[[np.ndarray], "np.ndarray | float"]
 
 
@@ -30,12 +32,6 @@ def _as_float64(x, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must be finite, got {np.count_nonzero(~np.isfinite(arr))} "
                          f"non-finite entries")
     return arr
-
-
-def _check_step(h: float) -> float:
-    if not (isinstance(h, (int, float, np.floating)) and np.isfinite(h) and h > 0):
-        raise ValueError(f"step h must be a positive finite number, got {h!r}")
-    return float(h)
 
 
 def _numpy(value) -> np.ndarray:
@@ -63,7 +59,7 @@ def numerical_grad(f: ArrayFn, x, h: float = 1e-6) -> np.ndarray:
     (vector, matrix or any-order array). Truncation error is O(h^2): exact for
     quadratics up to rounding. Costs ``2 * x.size`` evaluations of ``f``.
     """
-    h = _check_step(h)
+    h = positive(h, "step h")
     x = _as_float64(x)
     grad = np.empty_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
@@ -87,7 +83,7 @@ def numerical_jacobian(f: ArrayFn, x, h: float = 1e-6, layout: str = "numerator"
     """
     if layout not in ("numerator", "denominator"):
         raise ValueError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
-    h = _check_step(h)
+    h = positive(h, "step h")
     x = _as_float64(x)
     out_shape = tuple(np.shape(_numpy(f(x))))
     columns = []
@@ -155,8 +151,7 @@ def to_numerator(derivative, in_ndim: int) -> np.ndarray:
 
 
 def _check_ndim(arr: np.ndarray, in_ndim: int) -> int:
-    if isinstance(in_ndim, bool) or not isinstance(in_ndim, (int, np.integer)):
-        raise TypeError(f"in_ndim must be an int, got {type(in_ndim).__name__}")
+    integer(in_ndim, "in_ndim")
     if not 0 <= in_ndim <= arr.ndim:
         raise ValueError(f"in_ndim must be between 0 and {arr.ndim} for an array of shape "
                          f"{arr.shape}, got {in_ndim}")
@@ -189,7 +184,7 @@ def directional_check(f: ArrayFn, grad, x, n_dirs: int = 5, h: float = 1e-6,
     if g.shape != x.shape:
         raise ValueError(f"grad must have the shape of x {x.shape} (denominator layout), "
                          f"got {g.shape}")
-    h = _check_step(h)
+    h = positive(h, "step h")
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(n_dirs):

@@ -16,19 +16,9 @@ import math
 
 import numpy as np
 
+from dlnotes._checks import all_finite, integer, is_torch, nonnegative, positive
+
 # --- input checks -------------------------------------------------------------------
-
-
-def _is_torch(a) -> bool:
-    return type(a).__module__.startswith("torch")
-
-
-def _all_finite(a) -> bool:
-    if _is_torch(a):
-        import torch
-
-        return bool(torch.isfinite(a).all())
-    return bool(np.all(np.isfinite(a)))
 
 
 def _array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -78,7 +68,7 @@ def _check_duck(theta, Phi, y) -> None:
     if N == 0:
         raise ValueError("Phi must have at least one row, got 0")
     for name, a in (("Phi", Phi), ("y", y)):
-        if not _all_finite(a):
+        if not all_finite(a):
             raise ValueError(f"{name} must be finite, got NaN/inf entries")
 
 
@@ -102,10 +92,7 @@ def polynomial_features(x, degree: int) -> np.ndarray:
     ``x``: shape (N,) or (N, 1); ``degree`` M >= 0. Returns the Vandermonde
     matrix, shape (N, M + 1), constant column first.
     """
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)):
-        raise TypeError(f"degree must be an int, got {type(degree).__name__}")
-    if degree < 0:
-        raise ValueError(f"degree must be >= 0, got {degree}")
+    degree = integer(degree, "degree", 0)
     x = _array(x, "x", (1, 2))
     if x.ndim == 2:
         if x.shape[1] != 1:
@@ -153,8 +140,7 @@ def fit_ridge(Phi, y, lam: float) -> np.ndarray:
     so lam = 0 gives the minimum-norm least-squares fit).
     """
     Phi, y = _phi_y(Phi, y, (1, 2))
-    if not (isinstance(lam, (int, float, np.floating)) and np.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    lam = nonnegative(lam, "lam")
     p = Phi.shape[1]
     # [Phi; sqrt(lam) I] theta ~ [y; 0] has exactly the ridge normal equations.
     A = np.vstack([Phi, math.sqrt(lam) * np.eye(p)])
@@ -215,10 +201,8 @@ def fit_gd(Phi, y, eta: float, steps: int, theta0=None) -> tuple[np.ndarray, np.
     (it stays finite until it overflows, where iteration stops with inf).
     """
     Phi, y = _phi_y(Phi, y)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if not (np.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be a positive finite number, got {eta!r}")
+    steps = integer(steps, "steps", 0)
+    eta = positive(eta, "eta")
     theta = np.zeros(Phi.shape[1]) if theta0 is None else _array(theta0, "theta0", (1,)).copy()
     if theta.shape != (Phi.shape[1],):
         raise ValueError(f"theta0 must have shape ({Phi.shape[1]},), got {theta.shape}")
@@ -267,11 +251,11 @@ def gaussian_nll(theta, log_sigma, Phi, y):
     _check_duck(theta, Phi, y)
     if hasattr(log_sigma, "shape") and tuple(log_sigma.shape) not in ((), (1,)):
         raise ValueError(f"log_sigma must be a scalar, got shape {tuple(log_sigma.shape)}")
-    if not _all_finite(log_sigma):
+    if not all_finite(log_sigma):
         raise ValueError(f"log_sigma must be finite, got {log_sigma!r}")
     N = Phi.shape[0]
     r = y - Phi @ theta
-    if _is_torch(log_sigma):
+    if is_torch(log_sigma):
         inv_var = (-2 * log_sigma).exp()
     else:
         inv_var = np.exp(-2 * np.asarray(log_sigma, dtype=np.float64))

@@ -14,11 +14,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
-try:
-    import torch
-except ImportError:  # pragma: no cover - torch is a dependency of the package
-    torch = None
+from dlnotes._checks import all_finite, is_torch
 
 
 class MatmulGrads(NamedTuple):
@@ -36,28 +34,21 @@ class LinearGrads(NamedTuple):
     b: object
 
 
-def _is_torch(a) -> bool:
-    return torch is not None and isinstance(a, torch.Tensor)
-
-
 def _arrays(names: str, *arrays):
     """Validate and convert: NumPy input to float64, torch tensors kept as they are."""
-    kinds = {_is_torch(a) for a in arrays}
+    kinds = {is_torch(a) for a in arrays}
     if len(kinds) > 1:
         raise TypeError(f"{names} must be all NumPy arrays or all torch tensors, got a mix: "
                         + ", ".join(type(a).__name__ for a in arrays))
     out = []
     for name, a in zip(names.split(", "), arrays):
-        if _is_torch(a):
-            finite = bool(torch.isfinite(a).all())
-        else:
+        if not is_torch(a):
             try:
                 a = np.asarray(a, dtype=np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"{name} must be an array of numbers, got "
                                 f"{type(a).__name__}") from None
-            finite = bool(np.all(np.isfinite(a)))
-        if not finite:
+        if not all_finite(a):
             raise ValueError(f"{name} must be finite, got NaN or inf entries")
         out.append(a)
     return out
@@ -70,7 +61,7 @@ def _ndim(a, want: int, name: str, meaning: str) -> None:
 
 def _ns(a):
     """The array namespace of ``a``: torch for tensors, NumPy otherwise."""
-    return torch if _is_torch(a) else np
+    return torch if is_torch(a) else np
 
 
 def matvec_grads(W, x, g) -> MatmulGrads:
@@ -256,7 +247,7 @@ def classify_stationary(H, tol: float = 1e-10) -> str:
     (H,) = _arrays("H", H)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
-    H = np.asarray(H.detach().cpu() if _is_torch(H) else H, dtype=np.float64)
+    H = np.asarray(H.detach().cpu() if is_torch(H) else H, dtype=np.float64)
     if not np.allclose(H, H.T, atol=1e-8 * max(1.0, np.abs(H).max())):
         raise ValueError("H must be symmetric, got an asymmetric matrix")
     eig = np.linalg.eigvalsh(H)

@@ -1,5 +1,8 @@
 """Data sets: small synthetic ones generated from a seed, and scikit-learn's
 bundled digits (no network). Standardisation with training statistics only.
+
+``seed`` means what it means everywhere in dlnotes: an int >= 0 gives the same
+data on every call, ``None`` fresh randomness from the operating system.
 """
 
 from __future__ import annotations
@@ -15,77 +18,115 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from dlnotes._checks import integer, nonnegative
+from dlnotes._checks import float_array, integer, nonnegative, rng
 from dlnotes.cv import train_val_test_split
 
 
-def rent(n: int = 20, seed: int = 0, *, noise: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+def _finite_output(y: np.ndarray, cause: str) -> np.ndarray:
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{cause} too large: y overflows float64 (largest about 1.8e308)")
+    return y
+
+
+def rent(n: int = 20, seed: int | None = 0, *, noise: float = 300.0
+         ) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic monthly rents against floor area.
 
     ``x ~ U(500, 2000)`` square feet and ``y = 1.5 x + 300 + N(0, noise^2)``
-    dollars. Returns ``(x, y)``, each of shape (n,).
+    dollars. ``seed``: int >= 0 (reproducible) or None (fresh). Returns
+    ``(x, y)``, each of shape (n,).
     """
     n = integer(n, "n", 1)
     noise = nonnegative(noise, "noise")
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(500.0, 2000.0, n)
-    return x, 1.5 * x + 300.0 + noise * rng.standard_normal(n)
+    gen = rng(seed)
+    x = gen.uniform(500.0, 2000.0, n)
+    with np.errstate(over="ignore"):
+        y = 1.5 * x + 300.0 + noise * gen.standard_normal(n)
+    return x, _finite_output(y, f"noise = {noise:g} is")
 
 
-def polynomial(n: int, coefficients=(0.0, 1.0), noise: float = 0.3, seed: int = 0
+def polynomial(n: int, coefficients=(0.0, 1.0), noise: float = 0.3, seed: int | None = 0
                ) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of a polynomial on ``x ~ U(-1, 1)``.
 
     ``coefficients`` ``[c_0, c_1, ..., c_M]`` in increasing degree (the default
-    is the line ``y = x``); ``y = sum_m c_m x^m + N(0, noise^2)``.
-    Returns ``(x, y)``, each of shape (n,).
+    is the line ``y = x``): a non-empty finite 1-D list, array or tensor;
+    ``y = sum_m c_m x^m + N(0, noise^2)``. ``seed``: int >= 0 (reproducible)
+    or None (fresh). Returns ``(x, y)``, each of shape (n,).
     """
     n = integer(n, "n", 1)
+    c = float_array(coefficients, "coefficients", ndim=(1,))
     noise = nonnegative(noise, "noise")
-    c = np.asarray(coefficients, dtype=np.float64)
-    if c.ndim != 1 or c.size == 0 or not np.all(np.isfinite(c)):
-        raise ValueError(f"coefficients must be a non-empty finite 1-D sequence, got {c!r}")
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, n)
-    return x, np.polynomial.polynomial.polyval(x, c) + noise * rng.standard_normal(n)
+    gen = rng(seed)
+    x = gen.uniform(-1.0, 1.0, n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.polynomial.polynomial.polyval(x, c) + noise * gen.standard_normal(n)
+    return x, _finite_output(y, "coefficients or noise are")
+
+
+def _standardized(a: np.ndarray, e, mean, std, name: str) -> np.ndarray:
+    """``(a - mean_train) / std_train`` computed on columns scaled by ``2**-e``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (np.ldexp(a, -e) - mean) / std
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"{name} lies too far from the training data: its standardised values "
+                         f"overflow float64")
+    return z
+
+
+def _training_statistics(xt: np.ndarray):
+    """Per column of ``xt`` (N, ...): ``e``, and the mean and standard deviation of the
+    column divided by ``2**e``; ValueError for a constant column."""
+    # Each column divided by a power of two >= its largest |value| lies in [-1, 1]: exact,
+    # and the variance can neither overflow (1e200) nor underflow (1e-200).
+    _, e = np.frexp(np.max(np.abs(xt), axis=0))
+    scaled = np.ldexp(xt, -e)
+    mean, std = scaled.mean(axis=0), scaled.std(axis=0)
+    rounding = xt.shape[0] * np.finfo(np.float64).eps * np.abs(mean)
+    const = np.atleast_1d((np.ptp(scaled, axis=0) == 0) | (std <= rounding))
+    if const.any():
+        cols = np.flatnonzero(const).tolist()
+        raise ValueError(f"cannot standardise: training column(s) {cols} are constant "
+                         f"(standard deviation 0, or below the rounding error of the mean); "
+                         f"drop them first")
+    return e, mean, std
 
 
 def standardize(x_train, *others):
     """Shift and scale every column by the TRAINING mean and standard deviation.
 
-    ``x_train``: (N,) or (N, d); each of ``others`` must have the same trailing
-    shape (validation or test data). The statistics come from ``x_train`` only
-    and are applied unchanged to all arrays, which keeps the other splits out
-    of the fit. Returns a tuple ``(x_train_std, *others_std)``.
-    Raises ValueError for a constant training column (zero standard deviation).
+    ``x_train``: (N,) or (N, d) with N >= 2; each of ``others`` (validation or
+    test data, possibly with no rows) must have the same trailing shape. Lists,
+    arrays of any real dtype and tensors are accepted; the results are float64
+    NumPy arrays. The statistics come from ``x_train`` only and are applied
+    unchanged to all arrays, which keeps the other splits out of the fit.
+    Returns a tuple ``(x_train_std, *others_std)``.
+    Raises ValueError for a constant training column: its standard deviation
+    is 0, or below the rounding error of its mean (judged relative to the
+    column's magnitude, so 1e-150 and 1e150 are treated alike).
     """
-    xt = np.asarray(x_train, dtype=np.float64)
-    if xt.ndim not in (1, 2) or xt.shape[0] < 2:
-        raise ValueError(f"x_train must be (N,) or (N, d) with N >= 2, got shape {xt.shape}")
-    if not np.all(np.isfinite(xt)):
-        raise ValueError(f"x_train must be finite, got {int(np.count_nonzero(~np.isfinite(xt)))}"
-                         f" NaN/inf entries")
-    mean, std = xt.mean(axis=0), xt.std(axis=0)
-    const = np.atleast_1d(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
-    if const.any():
-        cols = np.flatnonzero(const).tolist()
-        raise ValueError(f"cannot standardise: training column(s) {cols} are constant "
-                         f"(standard deviation 0); drop them first")
-    out = [(xt - mean) / std]
+    xt = float_array(x_train, "x_train", ndim=(1, 2))
+    if xt.shape[0] < 2:
+        raise ValueError(f"x_train must have N >= 2 rows (one row has no spread), got shape "
+                         f"{xt.shape}")
+    stats = _training_statistics(xt)
+    out = [_standardized(xt, *stats, "x_train")]
     for j, other in enumerate(others):
-        o = np.asarray(other, dtype=np.float64)
-        if o.shape[1:] != xt.shape[1:] or o.ndim != xt.ndim:
-            raise ValueError(f"array {j + 1} of others must have shape (n,) + {xt.shape[1:]} "
-                             f"like x_train {xt.shape}, got {o.shape}")
-        out.append((o - mean) / std)
+        name = f"others[{j}]"
+        o = float_array(other, name, allow_empty=True)
+        if o.ndim != xt.ndim or o.shape[1:] != xt.shape[1:]:
+            raise ValueError(f"{name} must have shape (n,) + {xt.shape[1:]} like x_train "
+                             f"{xt.shape}, got {o.shape}")
+        out.append(_standardized(o, *stats, name))
     return tuple(out)
 
 
-def digits(seed: int = 0, val=0.15, test=0.15) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def digits(seed: int | None = 0, val=0.15, test=0.15
+           ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), split.
 
     Pixels are float64 in [0, 1] (divided by 16), one image a row (64 columns);
-    labels are ints 0-9. ``val``/``test`` are counts or fractions, as in
+    labels are ints 0-9. ``seed``, ``val`` and ``test`` are as in
     :func:`dlnotes.cv.train_val_test_split`. Returns
     ``{"train": (X, y), "val": (X, y), "test": (X, y)}``.
     """
@@ -99,9 +140,14 @@ def digits(seed: int = 0, val=0.15, test=0.15) -> dict[str, tuple[np.ndarray, np
             "test": (X[test_idx], y[test_idx])}
 
 
+DATA_VAR = "DLNOTES_DATA"
+
+
 def cache_dir() -> Path:
-    """Where :func:`fetch` keeps downloads: ``$DLNOTES_DATA``, else ``~/.cache/dlnotes``."""
-    return Path(os.environ.get("DLNOTES_DATA") or Path.home() / ".cache" / "dlnotes")
+    """Where :func:`fetch` keeps downloads: ``$DLNOTES_DATA`` (``~`` expanded; unset,
+    empty or blank means the default), else ``~/.cache/dlnotes``."""
+    value = os.environ.get(DATA_VAR, "").strip()
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "dlnotes"
 
 
 def _sha256(path: Path) -> str:
@@ -112,9 +158,58 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_SCHEMES = ("http", "https", "file")
+
+
+def _plain_name(name: str, what: str) -> str:
+    """``name`` if it names a file inside a folder (no separators, not '.' or '..')."""
+    seps = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    if not name or name in (".", "..") or any(s in name for s in seps) or "\0" in name:
+        raise ValueError(f"{what} must be a plain file name (no path separators, not '.' or "
+                         f"'..'), got {name!r}")
+    return name
+
+
+def _check_fetch_args(url, sha256, filename, folder) -> tuple[str, str, Path]:
+    """Validated ``(sha256, file name, folder)`` for :func:`fetch`."""
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, got {type(url).__name__}")
+    parts = urlparse(url)
+    if parts.scheme.lower() not in _SCHEMES:
+        raise ValueError(f"url must start with one of {', '.join(s + '://' for s in _SCHEMES)}, "
+                         f"got {url!r}")
+    if not isinstance(sha256, str):
+        raise TypeError(f"sha256 must be a str of 64 hexadecimal characters, got "
+                        f"{type(sha256).__name__}")
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise ValueError(f"sha256 must be 64 hexadecimal characters, got {sha256!r}")
+    if filename is None:
+        name = Path(parts.path).name
+        if not name:
+            raise ValueError(f"cannot name the file for {url!r}; pass filename=")
+        name = _plain_name(name, "the file name taken from url")
+    elif isinstance(filename, str):
+        name = _plain_name(filename, "filename")
+    else:
+        raise TypeError(f"filename must be a str or None, got {type(filename).__name__}")
+    if folder is None:
+        folder = cache_dir()
+    elif not isinstance(folder, (str, os.PathLike)) or isinstance(os.fspath(folder), bytes):
+        raise TypeError(f"folder must be a str, a pathlib.Path or None, got "
+                        f"{type(folder).__name__}")
+    elif not os.fspath(folder).strip():
+        raise ValueError(f"folder must name a folder, got {os.fspath(folder)!r}")
+    return sha256.lower(), name, Path(folder)
+
+
 def fetch(url: str, sha256: str, *, filename: str | None = None,
           folder: str | os.PathLike | None = None) -> Path:
     """A file from ``url``, downloaded once into the cache and verified.
+
+    ``url``: an http://, https:// or file:// address; ``sha256``: the expected
+    digest, 64 hexadecimal characters; ``filename``: the name to store it under
+    (default: the last part of the url's path), a plain name without folders;
+    ``folder``: where (default :func:`cache_dir`).
 
     A cached copy whose SHA-256 matches is returned without touching the
     network; a missing or corrupt one is downloaded to a temporary file in the
@@ -125,21 +220,22 @@ def fetch(url: str, sha256: str, *, filename: str | None = None,
     The book never calls this while building or testing: the chapters use data
     that ships inside packages. It is for readers who want larger public sets.
     """
-    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256.lower()):
-        raise ValueError(f"sha256 must be 64 hexadecimal characters, got {sha256!r}")
-    sha256 = sha256.lower()
-    name = filename or Path(urlparse(url).path).name
-    if not name:
-        raise ValueError(f"cannot name the file for {url!r}; pass filename=")
-    folder = Path(folder) if folder is not None else cache_dir()
+    sha256, name, folder = _check_fetch_args(url, sha256, filename, folder)
     target = folder / name
+    if target.exists() and not target.is_file():
+        raise ValueError(f"cannot store the download at {target}: it exists and is not a file")
     if target.is_file() and _sha256(target) == sha256:
         return target
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    shutil.copyfileobj(response, out)
+            except OSError as err:  # urllib's URLError and HTTPError included
+                err.add_note(f"fetch could not download {url}; nothing was stored")
+                raise
         got = _sha256(Path(tmp))
         if got != sha256:
             raise ValueError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}")

@@ -12,11 +12,12 @@ TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
 SYSTEM_PACKAGES := $(TEX_PACKAGES) poppler-utils chromium chromium-driver
 PDF := _build/dlnotes.pdf
 
-.PHONY: help venv book pdf check-tex system-deps test lab notebooks student bench clean clean-all
+.PHONY: help venv book pdf course course-pdf check-tex system-deps test lab notebooks student bench clean clean-all
 
 help:
 	@echo "make book       execute every chapter and build the website into _build/html"
 	@echo "make pdf        the PDF course notes, _build/dlnotes.pdf (needs XeLaTeX: see system-deps)"
+	@echo "make course     the course edition (exercises, no solutions) in _build/course/html, and its PDF when TeX is present"
 	@echo "make test       unit tests of dlnotes, then build the book and check every chapter"
 	@echo "make lab        JupyterLab; chapters (book/*.md) open as notebooks via jupytext"
 	@echo "make notebooks  write .ipynb copies of the chapters into notebooks/"
@@ -40,6 +41,22 @@ pdf: check-tex $(STAMP)
 	$(JB) build . --builder pdflatex --path-output _build/pdf -n -W --keep-going
 	cp _build/pdf/_build/latex/dlnotes.pdf $(PDF)
 	@echo "PDF: $(PDF)"
+
+# The course edition: every exercise and no solution, on the site, in its notebooks and PDF.
+# Its own doctrees (_build/course); the execution cache is the book's.
+COURSE := _build/course
+course: $(STAMP)
+	DLNOTES_EDITION=course $(JB) build . --path-output $(COURSE) -n -W --keep-going
+	ln -sfn _build/html $(COURSE)/html
+	@echo "course site: $(COURSE)/html/index.html"
+	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null; \
+	  then $(MAKE) --no-print-directory course-pdf; \
+	  else echo "course PDF skipped: no XeLaTeX (see make system-deps)"; fi
+
+course-pdf: check-tex $(STAMP)
+	DLNOTES_EDITION=course $(JB) build . --builder pdflatex --path-output $(COURSE)/pdf -n -W --keep-going
+	cp $(COURSE)/pdf/_build/latex/dlnotes.pdf $(COURSE)/dlnotes-course.pdf
+	@echo "course PDF: $(COURSE)/dlnotes-course.pdf"
 
 check-tex:
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || \

@@ -11,7 +11,9 @@ This extension hashes the installed package (and itself) and
 * tells the kernels to draw widgets in their static form (``DLNOTES_WIDGETS``);
 * offers every executed chapter as an ``.ipynb`` download (the theme does this
   only when launch buttons are configured) and stamps each chapter page with
-  the versions, device and mode it was built with.
+  the versions, device and mode it was built with;
+* builds the course edition when ``DLNOTES_EDITION=course``: every exercise and
+  no solution, on the pages, in the PDF and in the notebooks it offers.
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ def package_hash(package: str = "dlnotes") -> str:
         digest.update(b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+EDITION_VAR = "DLNOTES_EDITION"
+EDITIONS = ("full", "course")
+
+
+def _edition(app: Sphinx, config: Config) -> None:
+    edition = os.environ.get(EDITION_VAR, "full").strip() or "full"
+    if edition not in EDITIONS:
+        raise ValueError(f"${EDITION_VAR} must be one of {', '.join(EDITIONS)}, got {edition!r}")
+    config.dlnotes_edition = edition
+    if edition == "course":
+        config.html_copy_source = False  # the .md sources hold the solutions
+        config.html_show_sourcelink = False
 
 
 def _key_cache(app: Sphinx, config: Config) -> None:
@@ -103,7 +119,10 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
     if executed.is_file():
         target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(executed, target)
+        if app.config.dlnotes_edition == "course":
+            _write_student_notebook(app, executed, target)
+        else:
+            shutil.copy2(executed, target)
         context["ipynb_source"] = f"{pagename}.ipynb"
     if not hasattr(app, "_dlnotes_stamp"):
         app._dlnotes_stamp = _stamp(app)
@@ -111,6 +130,30 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
     context["body"] = context.get("body", "") + (
         f'<p class="dlnotes-stamp">Reproducibility: this page was {how} with '
         f"{escape(app._dlnotes_stamp)}.</p>")
+
+
+def _write_student_notebook(app: Sphinx, executed: Path, target: Path) -> None:
+    """The executed chapter with every solution (text, code and outputs) removed."""
+    import nbformat
+
+    tools = Path(__file__).resolve().parents[2] / "tools" / "notebooks.py"  # the checkout's
+    spec = importlib.util.spec_from_file_location("dlnotes_notebooks", tools)
+    notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(notebooks)
+    student, _ = notebooks.strip_solutions(nbformat.read(executed, as_version=4))
+    nbformat.write(student, target)
+
+
+def _remove_solutions(app: Sphinx, doctree, docname: str) -> None:
+    """Course edition: drop every solution, the gated ones (which hold code cells
+    and their outputs, merged into one node by sphinx-exercise) included."""
+    if app.config.dlnotes_edition != "course":
+        return
+    from sphinx_exercise.nodes import solution_node
+
+    for node in list(doctree.findall(solution_node)):
+        if node.parent is not None:
+            node.parent.remove(node)
 
 
 _MATTER = {
@@ -166,9 +209,12 @@ def _move_solutions(start, nodes, solution_node) -> None:
 
 def setup(app: Sphinx):
     app.add_config_value("dlnotes_package_hash", "", "env")
+    app.add_config_value("dlnotes_edition", "full", "env")
+    app.connect("config-inited", _edition, priority=90)
     # Before myst-nb reads nb_execution_cache_path at builder-inited.
     app.connect("config-inited", _key_cache, priority=100)
     # Before the theme's header buttons (priority 500) read ipynb_source.
     app.connect("html-page-context", _page_context, priority=400)
-    app.connect("doctree-resolved", _latex_pdf_layout)
+    app.connect("doctree-resolved", _remove_solutions, priority=100)
+    app.connect("doctree-resolved", _latex_pdf_layout, priority=600)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

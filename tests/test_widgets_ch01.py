@@ -163,3 +163,102 @@ def test_polynomial_explorer_reports_largest_coefficient(static):
     texts = [ax.texts[0].get_text() for ax in _visible_axes(widgets.polynomial_explorer())]
     biggest = [float(t.split("max |θ| ")[1]) for t in texts]
     assert biggest[5] > 10 * biggest[3]  # N = 1000: degree 11 vs degree 1 (erratum 3)
+
+
+# --- every parameter is checked, the same way in both modes -----------------------------
+
+
+@pytest.fixture(params=["static", "live"])
+def either(request):
+    request.getfixturevalue(request.param)
+    return request.param
+
+
+BAD = [
+    (widgets.line_fitter, dict(x=np.arange(3.0)), ValueError,
+     "give both x and y, or neither .* y is None"),
+    (widgets.line_fitter, dict(y=np.arange(3.0)), ValueError, "x is None"),
+    (widgets.line_fitter, dict(x=np.ones(3), y=np.ones(2)), ValueError,
+     r"x and y must be 1-D of equal shape, got \(3,\) and \(2,\)"),
+    (widgets.line_fitter, dict(x=np.ones((2, 2)), y=np.ones((2, 2))), ValueError,
+     r"x must be 1-D, got shape \(2, 2\)"),
+    (widgets.line_fitter, dict(x=[1.0, np.nan], y=[1.0, 2.0]), ValueError, "x must be finite"),
+    (widgets.line_fitter, dict(x=[1.0, 2.0], y=[1.0, np.inf]), ValueError, "y must be finite"),
+    (widgets.line_fitter, dict(x="abc", y=[1.0]), TypeError, "x must be an array of numbers"),
+    (widgets.line_fitter, dict(x=[2.0, 2.0, 2.0], y=[1.0, 2.0, 3.0]), ValueError,
+     "x must hold at least two different values to fit a line, got 3 values spanning 0"),
+    (widgets.line_fitter, dict(x=[1.0], y=[1.0]), ValueError, "at least two different values"),
+    (widgets.line_fitter, dict(x=[1e200, 2e200, 3e200], y=[1e200, 3e200, 2e200]), ValueError,
+     "x and y are too large or too small for line_fitter"),
+    (widgets.polynomial_explorer, dict(seed=-1), ValueError, "seed must be >= 0, got -1"),
+    (widgets.polynomial_explorer, dict(seed=1.5), TypeError, "seed must be an int, got float"),
+    (widgets.polynomial_explorer, dict(seed=True), TypeError, "seed must be an int, got bool"),
+    (widgets.polynomial_explorer, dict(coefficients="abc"), TypeError,
+     "coefficients must be an array of numbers, got str"),
+    (widgets.polynomial_explorer, dict(coefficients=()), ValueError,
+     "coefficients must not be empty"),
+    (widgets.polynomial_explorer, dict(coefficients=(0.0, np.nan)), ValueError,
+     "coefficients must be finite"),
+    (widgets.polynomial_explorer, dict(coefficients=[[1.0]]), ValueError,
+     "coefficients must be 1-D"),
+    (widgets.polynomial_explorer, dict(coefficients=(1e308, 1e308)), ValueError,
+     "coefficients are too large: the polynomial overflows float64"),
+    (widgets.outlier_explorer, dict(seed="0"), TypeError, "seed must be an int, got str"),
+    (widgets.outlier_explorer, dict(seed=-2), ValueError, "seed must be >= 0"),
+    (widgets.kfold_explorer, dict(seed=np.nan), TypeError, "seed must be an int"),
+    (widgets.kfold_errors, dict(k=1), ValueError, "k must be >= 2, got 1"),
+    (widgets.kfold_errors, dict(k=41), ValueError, "k must be <= 40, got 41"),
+    (widgets.kfold_errors, dict(k=4.0), TypeError, "k must be an int, got float"),
+    (widgets.kfold_errors, dict(seed=-1), ValueError, "seed must be >= 0, got -1"),
+]
+
+
+@pytest.mark.parametrize("make, kwargs, error, match", BAD)
+def test_bad_parameters_are_refused_in_either_mode(either, make, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make(**kwargs)
+
+
+@pytest.mark.parametrize("make", [widgets.polynomial_explorer, widgets.outlier_explorer,
+                                  widgets.kfold_explorer])
+def test_seed_none_means_fresh_data(either, make):
+    out = make(seed=None)
+    assert out is not None
+
+
+def test_seed_none_gives_every_static_panel_the_same_fresh_data(static):
+    fig = widgets.polynomial_explorer(seed=None)
+    points = [ax.lines[0].get_xydata() for ax in _visible_axes(fig)]
+    for first, other in zip(points[:3], points[1:3]):  # the three N = 12 panels
+        np.testing.assert_array_equal(first, other)
+    again = widgets.polynomial_explorer(seed=None)
+    assert not np.array_equal(points[0], _visible_axes(again)[0].lines[0].get_xydata())
+
+
+def test_kfold_errors_with_fresh_seed_and_numpy_ints():
+    degrees, per_fold, test = widgets.kfold_errors(np.int64(3), seed=None)
+    assert per_fold.shape == (len(degrees), 3) and np.all(np.isfinite(test))
+
+
+@pytest.mark.parametrize("x, y", [
+    (np.arange(5.0), 2 * np.arange(5.0) + 1),  # exactly on a line: the loss minimum is 0
+    (np.arange(5.0), np.full(5, 3.0)),  # constant targets: slope 0
+    ([0, 1, 2, 3], [1, 0, 1, 0]),  # ints in lists
+])
+def test_line_fitter_draws_degenerate_data_in_either_mode(either, x, y, monkeypatch):
+    out = widgets.line_fitter(x, y)
+    if either == "live":
+        (fig,) = _live_figures(out, monkeypatch)
+        assert fig.axes[1].collections  # the contours were drawn
+    else:
+        assert len(_visible_axes(out)) == 4
+
+
+def test_line_fitter_sliders_reach_every_static_line(live, monkeypatch):
+    panel = widgets.line_fitter()
+    controls = {c.description: c for c in panel.children if hasattr(c, "value")}
+    monkeypatch.setenv("DLNOTES_WIDGETS", "static")
+    for ax in _visible_axes(widgets.line_fitter()):
+        slope, intercept = np.polyfit(*ax.lines[-1].get_data(), 1)  # the drawn line
+        assert controls["a"].min <= slope <= controls["a"].max
+        assert controls["b"].min <= intercept <= controls["b"].max

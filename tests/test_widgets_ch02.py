@@ -76,14 +76,14 @@ def test_derivative_of_values():
 def test_bad_input():
     with pytest.raises(ValueError, match="name must be one of .* got 'cube'"):
         widgets.derivative_of("cube", 3, 5)
-    with pytest.raises(ValueError, match="'numerator' or 'denominator', got 'rows'"):
+    with pytest.raises(ValueError, match="'numerator', 'denominator', got 'rows'"):
         widgets.derivative_of("W x", 3, 5, "rows")
-    with pytest.raises(ValueError, match="m must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="m must be >= 1, got 0"):
         widgets.derivative_of("W x", 0, 5)
     fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match=r"k must be an int in 1..3, got 4"):
+    with pytest.raises(ValueError, match=r"k must be <= 3, got 4"):
         widgets.draw_tensor_slice(ax, k=4)
-    with pytest.raises(ValueError, match="'slice' or 'sum', got 'all'"):
+    with pytest.raises(ValueError, match="view must be one of 'slice', 'sum', got 'all'"):
         widgets.draw_tensor_slice(ax, view="all")
     plt.close(fig)
 
@@ -131,9 +131,9 @@ def test_format_quiz_table_and_static_quiz(static, capsys):
 
 
 def test_quiz_bad_input():
-    with pytest.raises(ValueError, match="target must be 'dL/dW' or 'dL/dX', got 'dL/db'"):
+    with pytest.raises(ValueError, match="target must be one of 'dL/dW', 'dL/dX', got 'dL/db'"):
         widgets.quiz_table("dL/db", "rows", square=False)
-    with pytest.raises(ValueError, match="layout must be 'rows' or 'columns', got 'cols'"):
+    with pytest.raises(ValueError, match="layout must be one of 'rows', 'columns', got 'cols'"):
         widgets.quiz_table("dL/dW", "cols", square=False)
 
 
@@ -145,7 +145,7 @@ def test_first_order_explorer_static(static):
     # t = 0.5, 0.1, 0.01: the error shrinks roughly like t**2
     assert 10 < errors[0] / errors[1] < 50 and 50 < errors[1] / errors[2] < 200
     fig2, ax = plt.subplots()
-    with pytest.raises(ValueError, match="t must be a positive number, got 0"):
+    with pytest.raises(ValueError, match="t must be > 0, got 0"):
         widgets.draw_first_order(ax, t=0)
     plt.close(fig2)
 
@@ -161,3 +161,87 @@ def test_new_explorers_live(live):
     assert isinstance(panel, ipywidgets.interactive)
     names = {c.description for c in panel.children if hasattr(c, "value") and c.description}
     assert {"t", "angle"} <= names
+
+
+# --- every parameter is checked, the same way in both modes -----------------------------
+
+
+@pytest.fixture(params=["static", "live"])
+def either(request):
+    request.getfixturevalue(request.param)
+    return request.param
+
+
+def _ax():
+    return plt.figure().add_subplot()
+
+
+BAD = [
+    (widgets.derivative_of, dict(name="W x", m=3, n=2.0), TypeError, "n must be an int, got float"),
+    (widgets.derivative_of, dict(name="W x", m=True, n=2), TypeError, "m must be an int, got bool"),
+    (widgets.derivative_of, dict(name=3, m=3, n=2), ValueError, "name must be one of"),
+    (widgets.derivative_of, dict(name="W x", m=3, n=2, seed=-1), ValueError,
+     "seed must be >= 0, got -1"),
+    (widgets.derivative_of, dict(name="W x", m=3, n=2, seed="0"), TypeError,
+     "seed must be an int, got str"),
+    (widgets.draw_derivative, dict(ax=_ax, map="cube"), ValueError,
+     "map must be one of 'W x', .* got 'cube'"),
+    (widgets.draw_derivative, dict(ax=_ax, m=0), ValueError, "m must be >= 1, got 0"),
+    (widgets.draw_derivative, dict(ax=_ax, layout="rows"), ValueError, "layout must be one of"),
+    (widgets.draw_derivative, dict(ax=None), TypeError, "ax must be a matplotlib Axes"),
+    (widgets.draw_tensor_slice, dict(ax=_ax, k=0), ValueError, "k must be >= 1, got 0"),
+    (widgets.draw_tensor_slice, dict(ax=_ax, k=1.0), TypeError, "k must be an int, got float"),
+    (widgets.draw_tensor_slice, dict(ax=_ax, view=None), ValueError, "view must be one of"),
+    (widgets.draw_tensor_slice, dict(ax="ax"), TypeError, "ax must be a matplotlib Axes"),
+    (widgets.quiz_table, dict(target="dL/dW", layout="rows", square="yes"), TypeError,
+     "square must be True or False, got str"),
+    (widgets.quiz_table, dict(target="dL/dW", layout="rows", square=1), TypeError,
+     "square must be True or False, got int"),
+    (widgets.quiz_table, dict(target="dL/dW", layout="rows", square=False, candidates=[]),
+     ValueError, r"candidates must be a non-empty list of products like 'G\^T X', got an "
+                 "empty one"),
+    (widgets.quiz_table, dict(target="dL/dW", layout="rows", square=False,
+                              candidates=["G^T Y"]), ValueError,
+     r"candidates must be products of two of G, X, W .* got 'G\^T Y'"),
+    (widgets.quiz_table, dict(target="dL/dW", layout="rows", square=False, candidates=[3]),
+     ValueError, "candidates must be products of two of G, X, W"),
+    (widgets.format_quiz_table, dict(targets=()), ValueError,
+     "targets must be 'dL/dW', 'dL/dX' or a non-empty list of them, got an empty one"),
+    (widgets.format_quiz_table, dict(targets=("dL/dW", "dL/db")), ValueError,
+     "targets must be one of 'dL/dW', 'dL/dX', got 'dL/db'"),
+    (widgets.format_quiz_table, dict(targets=None), TypeError, "targets must be"),
+    (widgets.format_quiz_table, dict(layout="cols"), ValueError, "layout must be one of"),
+    (widgets.draw_first_order, dict(ax=_ax, t=-1.0), ValueError, "t must be > 0, got -1.0"),
+    (widgets.draw_first_order, dict(ax=_ax, t=np.inf), ValueError, "t must be finite"),
+    (widgets.draw_first_order, dict(ax=_ax, t="1"), TypeError, "t must be a real number"),
+    (widgets.draw_first_order, dict(ax=_ax, angle=np.nan), ValueError,
+     "angle must be finite, got nan"),
+    (widgets.draw_first_order, dict(ax=_ax, angle=1j), TypeError,
+     "angle must be a real number, got complex"),
+    (widgets.draw_first_order, dict(ax=_ax, t=1e200), ValueError,
+     "t = 1e[+]200 is too large: f overflows float64"),
+]
+
+
+@pytest.mark.parametrize("fn, kwargs, error, match", BAD)
+def test_bad_parameters_are_refused_in_either_mode(either, fn, kwargs, error, match):
+    kwargs = {k: (v() if v is _ax else v) for k, v in kwargs.items()}
+    try:
+        with pytest.raises(error, match=match):
+            fn(**kwargs)
+    finally:
+        plt.close("all")
+
+
+def test_readers_natural_arguments_are_accepted(either):
+    D = widgets.derivative_of("W x", np.int64(2), np.array(3), seed=None)
+    assert D.shape == (2, 3)
+    np.testing.assert_array_equal(widgets.derivative_of("W x", 2, 3, seed=np.int32(5)),
+                                  widgets.derivative_of("W x", 2, 3, seed=5))
+    ax = _ax()
+    widgets.draw_tensor_slice(ax, k=np.int64(2))
+    widgets.draw_first_order(ax, t=np.float32(0.25), angle=np.array(45.0))
+    assert widgets.quiz_table("dL/dW", "rows", np.bool_(True), candidates="G^T X")[0][4]
+    text = widgets.format_quiz_table("dL/dX", "columns")
+    assert text.startswith("dL/dX, examples as columns") and "dL/dW" not in text
+    plt.close("all")

@@ -53,7 +53,11 @@ def real(x, name: str) -> float:
     x = _unwrap_scalar(x)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__} {_describe(x)}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:  # an int beyond float64, such as 10**400
+        raise ValueError(f"{name} must be finite, got an int of {len(str(abs(x)))} digits, "
+                         f"beyond the largest float") from None
     if not np.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x
@@ -113,7 +117,8 @@ def to_numpy(a):
 
 def float_array(a, name: str, ndim: tuple[int, ...] | None = None, *, allow_empty: bool = False,
                 finite: bool = True) -> np.ndarray:
-    """``a`` (list, NumPy array or tensor) as a float64 NumPy array.
+    """``a`` (list, NumPy array or tensor) as a float64 NumPy array, which may share
+    memory with ``a``: never write into it.
 
     Integer and boolean input is converted (so integer arithmetic cannot
     overflow later); strings, objects and complex numbers are a TypeError.
@@ -129,7 +134,7 @@ def float_array(a, name: str, ndim: tuple[int, ...] | None = None, *, allow_empt
                         f"({err})") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.float64, copy=False)  # no copy of float64 input: callers never write
     if ndim is not None and arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {want}, got shape {arr.shape}")

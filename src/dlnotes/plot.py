@@ -4,13 +4,23 @@ Figures have an opaque white background and dark ink, so they stay legible on
 the site's light and dark themes and in print; colours come from the
 Okabe-Ito palette, which colour-blind readers can tell apart. Figures are PNG:
 LaTeX (the PDF) takes PNG but not SVG.
+
+Every function checks its arguments and raises TypeError (wrong kind) or
+ValueError (wrong value) naming the argument; numbers may be Python or NumPy
+scalars, 0-d arrays or tensors, arrays may be lists, NumPy arrays or tensors.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+
+from dlnotes._checks import choice, float_array, integer, positive, real
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order the book uses it.
 PALETTE = {
@@ -76,47 +86,106 @@ def use_style() -> None:
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
+# matplotlib cannot render a figure side beyond 2**16 pixels (about 600 inches at our dpi)
+_MAX_INCHES = 500.0
+
+
+def _axes(ax, name: str = "ax"):
+    """``ax`` if it is a matplotlib Axes."""
+    if not isinstance(ax, Axes):
+        raise TypeError(f"{name} must be a matplotlib Axes (e.g. from dlnotes.plot.subplots), "
+                        f"got {type(ax).__name__}")
+    return ax
+
+
+def _flag(value, name: str) -> bool:
+    """``value`` if it is a bool (NumPy bools too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _text(value, name: str, optional: bool = False):
+    if optional and value is None:
+        return None
+    if not isinstance(value, str):
+        want = "a str or None" if optional else "a str"
+        raise TypeError(f"{name} must be {want}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _panel(panel) -> tuple[float, float]:
+    """``panel`` as a pair ``(width, height)`` of positive finite inches."""
+    if isinstance(panel, (str, bytes)) or not isinstance(panel, Sequence) or len(panel) != 2:
+        raise TypeError(f"panel must be a pair (width, height) in inches, got "
+                        f"{type(panel).__name__} {panel!r}")
+    return positive(panel[0], "panel[0] (width)"), positive(panel[1], "panel[1] (height)")
+
 
 def sci(value: float, digits: int = 1) -> str:
     """A number in scientific notation for prose: ``sci(2.53e14) == '2.5 × 10¹⁴'``.
 
-    ``digits`` decimals in the mantissa (``digits=0`` gives ``'6 × 10⁻⁶'``).
+    ``value``: a finite real number (Python, NumPy, 0-d array or tensor);
+    ``digits >= 0`` decimals in the mantissa (``digits=0`` gives ``'6 × 10⁻⁶'``),
+    correctly rounded, carrying into the exponent (``sci(9.96, 1) == '1.0 × 10¹'``).
+    Zero is ``'0'``.
     """
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"sci needs a finite number, got {value}")
-    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or digits < 0:
-        raise ValueError(f"digits must be a non-negative int, got {digits!r}")
+    value = real(value, "value")
+    digits = integer(digits, "digits", 0)
     if value == 0:
         return "0"
-    exponent = int(np.floor(np.log10(abs(value))))
-    mantissa = value / 10.0**exponent
-    if round(abs(mantissa), digits) >= 10:  # 9.96 rounds up to 10.0: carry into the exponent
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:.{digits}f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (3.4, 2.8),
              **kwargs):
     """``plt.subplots`` with the book style and a figure size of ``ncols x nrows``
-    panels of size ``panel`` (inches). Returns ``(fig, axes)``."""
-    for name, value in (("nrows", nrows), ("ncols", ncols)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    panels of size ``panel`` (width, height in inches, positive). ``nrows`` and
+    ``ncols`` are ints >= 1. Other keywords go to ``plt.subplots`` (a
+    ``figsize`` there wins over ``panel``). Returns ``(fig, axes)``."""
+    nrows, ncols = integer(nrows, "nrows", 1), integer(ncols, "ncols", 1)
+    width, height = _panel(panel)
+    size = (width * ncols, height * nrows)
+    if max(size) > _MAX_INCHES:
+        raise ValueError(f"the figure would be {size[0]:g} x {size[1]:g} inches (panel "
+                         f"{(width, height)} times {ncols} x {nrows}); matplotlib cannot draw "
+                         f"more than about {_MAX_INCHES:g} inches a side: shrink panel, nrows or "
+                         f"ncols")
     use_style()
-    kwargs.setdefault("figsize", (panel[0] * ncols, panel[1] * nrows))
+    kwargs.setdefault("figsize", size)
     return plt.subplots(nrows, ncols, **kwargs)
 
 
 def loss_curves(ax, curves: dict, *, xlabel: str = "iteration", ylabel: str = "loss",
                 logy: bool = False):
-    """Draw named 1-D sequences (``{"train": [...], "validation": [...]}``) on ``ax``."""
+    """Draw named 1-D sequences (``{"train": [...], "validation": [...]}``) on ``ax``.
+
+    ``curves`` maps a label to a non-empty 1-D sequence of real numbers (list,
+    NumPy array or tensor), drawn against its index. A diverging run may hold
+    NaN or infinity: those entries are left out of the line (a gap) and the
+    legend says how many, e.g. ``"train (3 non-finite not drawn)"``. With
+    ``logy=True`` every finite value must be > 0. Returns ``ax``.
+    """
+    _axes(ax)
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a mapping of label -> sequence, got "
+                        f"{type(curves).__name__}")
     if not curves:
-        raise ValueError("curves must name at least one sequence")
+        raise ValueError("curves must name at least one sequence, got an empty mapping")
+    xlabel, ylabel, logy = _text(xlabel, "xlabel"), _text(ylabel, "ylabel"), _flag(logy, "logy")
+    lines = {}
     for label, values in curves.items():
-        values = np.asarray(values, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"curve {label!r} must be 1-D, got shape {values.shape}")
+        values = float_array(values, f"curves[{label!r}]", ndim=(1,), finite=False)
+        bad = ~np.isfinite(values)
+        if logy and np.any(values[~bad] <= 0):
+            i = int(np.flatnonzero(~bad & (values <= 0))[0])
+            raise ValueError(f"logy=True needs positive values, but curves[{label!r}] holds "
+                             f"{float(values[i])!r} at index {i}; plot with logy=False")
+        if bad.any():
+            label = f"{label} ({int(bad.sum())} non-finite not drawn)"
+        lines[str(label)] = np.where(bad, np.nan, values)
+    for label, values in lines.items():
         ax.plot(np.arange(len(values)), values, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -135,40 +204,65 @@ def residual_segments(ax, x, y, slope: float, intercept: float, *, kind: str = "
 
     ``kind="vertical"``: the segment to ``(x_i, slope x_i + intercept)`` (what least
     squares measures); ``kind="perpendicular"``: the segment to the nearest point of
-    the line (what total least squares measures). ``x``, ``y``: shape (N,).
+    the line (what total least squares measures). ``x``, ``y``: finite, shape (N,),
+    N >= 1; ``slope``, ``intercept``: finite reals; ``color``: a matplotlib colour.
+    Raises ValueError if a residual overflows float64. Returns ``ax``.
     """
-    if kind not in ("vertical", "perpendicular"):
-        raise ValueError(f"kind must be 'vertical' or 'perpendicular', got {kind!r}")
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
+    _axes(ax)
+    x = float_array(x, "x", ndim=(1,))
+    y = float_array(y, "y", ndim=(1,))
+    if x.shape != y.shape:
         raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
-    r = y - (slope * x + intercept)
-    if kind == "vertical":
-        fx, fy = x, y - r
-    else:  # foot of the perpendicular: move along the unit normal (-a, 1)/sqrt(1 + a^2)
-        step = r / (1 + slope**2)
-        fx, fy = x + slope * step, y - step
+    a, b = real(slope, "slope"), real(intercept, "intercept")
+    kind = choice(kind, "kind", ("vertical", "perpendicular"))
+    if not mpl.colors.is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour (a name or '#rrggbb'), got "
+                         f"{color!r}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = y - (a * x + b)
+        if kind == "vertical":
+            fx, fy = x, y - r
+        elif abs(a) <= 1:  # foot of the perpendicular: r / (1 + a^2) along the normal (-a, 1)
+            step = r / (1 + a * a)
+            fx, fy = x + a * step, y - step
+        else:  # the same with 1/a, so a^2 cannot overflow
+            inv = 1 / a
+            step = r / (a + inv)
+            fx, fy = x + step, y - step * inv
+    if not (np.all(np.isfinite(fx)) and np.all(np.isfinite(fy))):
+        raise ValueError(f"residuals overflow float64: the line y = {a:.3g} x + {b:.3g} is too "
+                         f"far from the points (max |x| = {np.abs(x).max():.1e}, max |y| = "
+                         f"{np.abs(y).max():.1e}); rescale the data")
     for xi, yi, ui, vi in zip(x, y, fx, fy):
         ax.plot([xi, ui], [yi, vi], color=color, lw=0.9, alpha=0.8)
     return ax
 
 
-def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0,
-                highlight: int | None = None):
+def fold_layout(ax, n: int, k: int, *, test: int = 0, highlight: int | None = None):
     """Bars showing which examples train, validate and test in each of k rotations.
 
     One row per rotation; ``n`` examples are first split into a test set of size
     ``test`` and the rest (see :func:`dlnotes.cv.train_val_test_split`), the rest
     into k folds (:func:`dlnotes.cv.kfold_indices`). Examples are drawn in
-    shuffled-then-sorted order so every fold is a contiguous block.
-    ``highlight`` (1-based rotation) outlines that row.
+    shuffled-then-sorted order so every fold is a contiguous block: the picture
+    is the same for every shuffle, so there is no ``seed``.
+    ``n``, ``k``, ``test`` are ints with ``k >= 2``, ``test >= 0`` and
+    ``k <= n - test`` (no empty fold); ``highlight`` (1-based rotation in
+    ``1..k``, or None) outlines that row. Returns ``ax``.
     """
     from matplotlib.patches import Patch
 
     from dlnotes.cv import kfold_indices
 
+    _axes(ax)
+    n, k, test = integer(n, "n", 2), integer(k, "k", 2), integer(test, "test", 0)
     m = n - test
-    folds = kfold_indices(m, k, seed=None)  # contiguous blocks, for the picture only
+    if k > m:
+        raise ValueError(f"k must be <= n - test = {m} so that no fold is empty, got k = {k} "
+                         f"(n = {n}, test = {test})")
+    if highlight is not None:
+        highlight = integer(highlight, "highlight", 1, k)
+    folds = kfold_indices(m, k, shuffle=False)  # contiguous blocks, for the picture only
     colors = {"train": PALETTE["blue"], "validation": PALETTE["orange"], "test": PALETTE["black"]}
     for row, (train, val) in enumerate(folds):
         y = k - 1 - row
@@ -178,8 +272,6 @@ def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0,
         if test:
             ax.barh(y, test, left=m, color=colors["test"], height=0.7)
     if highlight is not None:
-        if isinstance(highlight, bool) or not 1 <= highlight <= k:
-            raise ValueError(f"highlight must be a rotation in 1..{k}, got {highlight!r}")
         ax.add_patch(mpl.patches.Rectangle((0, k - highlight - 0.45), n, 0.9, fill=False,
                                            edgecolor=PALETTE["vermillion"], linewidth=2.5,
                                            zorder=5))
@@ -196,38 +288,57 @@ def fold_layout(ax, n: int, k: int, *, test: int = 0, seed: int = 0,
 # Figures for matrix derivatives (chapter 02)
 
 
+def _number_format(fmt) -> str:
+    """``fmt`` if it formats one float (``fmt.format(x)``), e.g. ``"{:.2g}"``."""
+    _text(fmt, "fmt")
+    try:
+        fmt.format(-1.5)
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise ValueError(f"fmt must be a format string for one number, like '{{:.2g}}', got "
+                         f"{fmt!r} ({type(err).__name__}: {err})") from None
+    return fmt
+
+
 def matrix_heatmap(ax, M, *, title: str | None = None, highlight_row: int | None = None,
                    annotate: bool = True, vmax: float | None = None, fmt: str = "{:.2g}"):
     """Draw a matrix ``M (r, c)`` as a heat map with a diverging colour scale
     centred on 0, its entries written in the cells, and its shape in the title.
 
-    ``highlight_row`` outlines one row (0-based). Returns ``ax``.
+    ``M``: finite, 2-D, not empty (list, NumPy array or tensor, also one that
+    requires grad). ``highlight_row`` outlines one row (an int in ``[0, r)``);
+    ``vmax`` (> 0) fixes the colour scale, default ``max |M|``; ``annotate``
+    writes the entries (at most 64 cells) with the format string ``fmt``;
+    ``title`` (a str or None) goes above the shape. Returns ``ax``.
     """
-    M = np.asarray(M.detach().cpu() if hasattr(M, "detach") else M, dtype=float)
-    if M.ndim != 2:
-        raise ValueError(f"matrix_heatmap needs a 2-D array, got shape {M.shape}")
-    if vmax is None:
-        vmax = float(np.abs(M).max()) or 1.0
-    ax.imshow(M, cmap="PuOr_r", vmin=-vmax, vmax=vmax)
-    ax.grid(False)
+    _axes(ax)
+    M = float_array(M, "M", ndim=(2,))
     r, c = M.shape
+    title = _text(title, "title", optional=True)
+    if highlight_row is not None:
+        highlight_row = integer(highlight_row, "highlight_row", 0, r - 1)
+    annotate, fmt = _flag(annotate, "annotate"), _number_format(fmt)
+    vmax = (float(np.abs(M).max()) or 1.0) if vmax is None else positive(vmax, "vmax")
+    # matplotlib computes vmax - vmin, which overflows near the float64 limit: draw a
+    # power-of-two scaled copy there (same colours; the entries are written unscaled)
+    scale = 2.0 ** -math.frexp(vmax)[1] if vmax > 1e300 else 1.0
+    ax.imshow(M * scale, cmap="PuOr_r", vmin=-vmax * scale, vmax=vmax * scale)
+    ax.grid(False)
     ax.set_xticks(range(c))
     ax.set_yticks(range(r))
     ax.set_xticklabels([str(j + 1) for j in range(c)])
     ax.set_yticklabels([str(i + 1) for i in range(r)])
     ax.tick_params(length=0)
     if annotate and r * c <= 64:
+        negative_zero = fmt.format(-0.0)
         for i in range(r):
             for j in range(c):
                 ink = "white" if abs(M[i, j]) > 0.6 * vmax else "#111111"
                 text = fmt.format(M[i, j])
-                if float(text) == 0:  # no "-0.0" for tiny negative entries
+                if text == negative_zero:  # no "-0.0" for tiny negative entries
                     text = fmt.format(0.0)
                 ax.text(j, i, text, ha="center", va="center",
                         fontsize=8, color=ink)
     if highlight_row is not None:
-        if not 0 <= highlight_row < r:
-            raise ValueError(f"highlight_row must be in [0, {r}), got {highlight_row}")
         ax.add_patch(mpl.patches.Rectangle((-0.5, highlight_row - 0.5), c, 1, fill=False,
                                            edgecolor=PALETTE["vermillion"], linewidth=2.5))
     shape = f"shape {r}\u00d7{c}"

@@ -3,10 +3,14 @@ tensor, the dimension-matching quiz, and the first-order approximation."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from dlnotes import plot
+from dlnotes._checks import choice, integer, positive, real
 from dlnotes.widgets.core import explorer, mode
 
 
@@ -22,19 +26,20 @@ def derivative_of(name: str, m: int, n: int, layout: str = "numerator", seed: in
     Returns a float64 NumPy matrix: the Jacobian (``layout="numerator"``, as
     ``torch.autograd.functional.jacobian`` returns it) or its transpose
     (``"denominator"``). For the scalar ``z^T A x`` the denominator layout is
-    the gradient, shape of ``A``.
+    the gradient, shape of ``A``. ``m``, ``n``: ints >= 1; ``seed``: int >= 0
+    (the same matrices every time) or None (fresh ones).
     """
     import torch
     from torch.autograd.functional import jacobian
 
-    if name not in DERIVATIVE_MAPS:
-        raise ValueError(f"name must be one of {DERIVATIVE_MAPS}, got {name!r}")
-    if layout not in ("numerator", "denominator"):
-        raise ValueError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
-    for label, v in (("m", m), ("n", n)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{label} must be a positive int, got {v!r}")
-    gen = torch.Generator().manual_seed(seed)
+    name = choice(name, "name", DERIVATIVE_MAPS)
+    layout = choice(layout, "layout", ("numerator", "denominator"))
+    m, n = integer(m, "m", 1), integer(n, "n", 1)
+    gen = torch.Generator()
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(integer(seed, "seed", 0))
     A = torch.randn(m, n, generator=gen, dtype=torch.float64).round(decimals=1)
     x = torch.randn(n, generator=gen, dtype=torch.float64).round(decimals=1)
     if name == "W x":
@@ -70,6 +75,8 @@ def draw_derivative(ax, map: str = "W x", m: int = 3, n: int = 5,  # noqa: A002
     (the Jacobian) rows are outputs and columns inputs; in denominator layout
     the other way round. The title names the matrix and its shape.
     """
+    plot._axes(ax)
+    map = choice(map, "map", DERIVATIVE_MAPS)  # noqa: A001
     D = derivative_of(map, m, n, layout)
     fmt = "{:.2f}" if map in ("softmax(z)", "tanh(A x)") else "{:.1f}"
     plot.matrix_heatmap(ax, D, fmt=fmt)
@@ -116,12 +123,10 @@ def draw_tensor_slice(ax, k: int = 1, view: str = "slice"):
     """
     from dlnotes.matcalc import dz_dW_tensor
 
+    plot._axes(ax)
     W, x, z = _slice_example()
-    m = W.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m:
-        raise ValueError(f"k must be an int in 1..{m}, got {k!r}")
-    if view not in ("slice", "sum"):
-        raise ValueError(f"view must be 'slice' or 'sum', got {view!r}")
+    k = integer(k, "k", 1, W.shape[0])
+    view = choice(view, "view", ("slice", "sum"))
     T = dz_dW_tensor(W, x)
     vmax = np.abs(z[:, None] * x).max()
     if view == "slice":
@@ -188,22 +193,44 @@ def _evaluate(expr: str, X, W, G):
     return A @ B
 
 
+_CANDIDATE = re.compile(r"[GXW](\^T)? [GXW](\^T)?")
+
+
+def _candidates(candidates) -> tuple[str, ...]:
+    """A non-empty list of products like ``"G^T X"`` (two of G, X, W, each maybe ^T)."""
+    if isinstance(candidates, str):
+        candidates = (candidates,)
+    if not isinstance(candidates, Sequence):
+        raise TypeError(f"candidates must be a non-empty list of products like 'G^T X', got "
+                        f"{type(candidates).__name__} {candidates!r}")
+    if not candidates:
+        raise ValueError("candidates must be a non-empty list of products like 'G^T X', got "
+                         "an empty one")
+    for c in candidates:
+        if not isinstance(c, str) or not _CANDIDATE.fullmatch(c):
+            raise ValueError(f"candidates must be products of two of G, X, W (each maybe "
+                             f"followed by ^T), like 'G^T X', got {c!r}")
+    return tuple(candidates)
+
+
 def quiz_table(target: str, layout: str, square: bool, candidates=QUIZ_CANDIDATES):
     """Rows ``(candidate, result shape or None, shape_ok, rel_error or None, correct)``.
 
     ``target`` is ``"dL/dW"`` or ``"dL/dX"``; ``layout`` is ``"rows"``
-    (``Z = X W^T``) or ``"columns"`` (``Z = W X``). The reference gradient is
+    (``Z = X W^T``) or ``"columns"`` (``Z = W X``); ``square`` (a bool)
+    chooses square shapes, where every candidate fits; ``candidates`` are
+    products like ``"G^T X"``. The reference gradient is
     computed with :func:`dlnotes.gradcheck.numerical_grad` of ``L = <G, Z>``,
     whose upstream gradient is exactly ``G``. A candidate is correct when its
     shape fits and its relative error is below 1e-6.
     """
     from dlnotes.gradcheck import numerical_grad, rel_error
 
-    if target not in ("dL/dW", "dL/dX"):
-        raise ValueError(f"target must be 'dL/dW' or 'dL/dX', got {target!r}")
-    if layout not in ("rows", "columns"):
-        raise ValueError(f"layout must be 'rows' or 'columns', got {layout!r}")
-    X, W, G, loss = _quiz_arrays(layout, bool(square))
+    target = choice(target, "target", ("dL/dW", "dL/dX"))
+    layout = choice(layout, "layout", ("rows", "columns"))
+    square = plot._flag(square, "square")
+    candidates = _candidates(candidates)
+    X, W, G, loss = _quiz_arrays(layout, square)
     if target == "dL/dW":
         ref = numerical_grad(lambda M: loss(X, M), W)
     else:
@@ -227,7 +254,20 @@ def format_quiz_table(targets=("dL/dW", "dL/dX"), layout: str = "rows") -> str:
     "shape OK?" is "no: (r, c)" for a product of the wrong shape and
     "no: undefined" when the factors do not multiply; "correct?" gives the
     relative error against finite differences for a wrong formula that fits.
+    ``targets``: one of ``"dL/dW"``, ``"dL/dX"`` or a non-empty list of them;
+    ``layout``: ``"rows"`` or ``"columns"``.
     """
+    if isinstance(targets, str):
+        targets = (targets,)
+    if not isinstance(targets, Sequence):
+        raise TypeError(f"targets must be 'dL/dW', 'dL/dX' or a non-empty list of them, got "
+                        f"{type(targets).__name__} {targets!r}")
+    if not targets:
+        raise ValueError("targets must be 'dL/dW', 'dL/dX' or a non-empty list of them, got "
+                         "an empty one")
+    targets = [choice(t, "targets", ("dL/dW", "dL/dX")) for t in targets]
+    layout = choice(layout, "layout", ("rows", "columns"))
+
     def cells(shape, ok, err, good):
         if shape is None:
             return "no: undefined", "-"
@@ -289,18 +329,24 @@ def draw_first_order(ax, t: float = 0.5, angle: float = 30.0):
     distance ``t`` along the unit direction at ``angle`` degrees: the curve
     ``f(x0 + s d)`` and its tangent line ``f(x0) + s grad^T d`` (the section
     of the tangent plane), with the gap at ``s = t`` marked and printed.
+    ``t > 0`` and ``angle`` are finite reals; a ``t`` so large that ``f`` overflows
+    is a ValueError.
     """
-    if not np.isfinite(t) or t <= 0:
-        raise ValueError(f"t must be a positive number, got {t!r}")
+    plot._axes(ax)
+    t, angle = positive(t, "t"), real(angle, "angle")
     x0 = np.array([0.5, 0.5])
     grad = np.array([2 * np.cos(2 * x0[0]) + 0.5 * x0[1], 2 * x0[1] + 0.5 * x0[0]])
     d = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
     s = np.linspace(-0.25 * t, 1.25 * t, 201)
     f0 = _bowl(*x0)
-    ax.plot(s, _bowl(*(x0[:, None] + d[:, None] * s)), color=plot.PALETTE["blue"], label="f")
+    with np.errstate(over="ignore", invalid="ignore"):
+        curve = _bowl(*(x0[:, None] + d[:, None] * s))
+        exact, approx = _bowl(*(x0 + t * d)), f0 + t * (grad @ d)
+    if not (np.all(np.isfinite(curve)) and np.isfinite(exact - approx)):
+        raise ValueError(f"t = {t:g} is too large: f overflows float64 along the direction")
+    ax.plot(s, curve, color=plot.PALETTE["blue"], label="f")
     ax.plot(s, f0 + s * (grad @ d), "--", color=plot.PALETTE["vermillion"],
             label="first-order")
-    exact, approx = _bowl(*(x0 + t * d)), f0 + t * (grad @ d)
     ax.plot([t, t], [approx, exact], color=plot.PALETTE["black"], lw=2.5, label="error at s = t")
     ax.plot([t], [f0 + t * (grad @ d)], "o", color=plot.PALETTE["black"], ms=3)
     ax.locator_params(axis="x", nbins=4)

@@ -1,13 +1,37 @@
 """Explorers of chapter 01: fitting a line, polynomial degree and sample size,
-outliers under two noise models, and k-fold cross-validation."""
+outliers under two noise models, and k-fold cross-validation.
+
+``seed`` means what it means everywhere in dlnotes: an int >= 0 draws the same
+data every time, ``None`` fresh data.
+"""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from dlnotes import plot
+from dlnotes._checks import float_array, integer, rng
 from dlnotes.widgets.core import explorer, live_panels, mode
+
+
+def _seed(seed) -> int | None:
+    """``seed`` checked: None or an int >= 0."""
+    return None if seed is None else integer(seed, "seed", 0)
+
+
+def _fresh_if_none(seed) -> int:
+    """An int seed: ``seed`` itself, or a fresh one for ``None`` (so that every panel
+    of one explorer shows the same fresh data)."""
+    seed = _seed(seed)
+    return int(rng(None).integers(2**31)) if seed is None else seed
+
+
+def _step(lo: float, hi: float) -> float:
+    """A round slider step, about a thousandth of the range (0.01 for a range of 10)."""
+    return 10.0 ** math.floor(math.log10((hi - lo) / 1000))
 
 
 def _rent_thousands(seed: int = 0):
@@ -16,6 +40,23 @@ def _rent_thousands(seed: int = 0):
 
     x, y = rent(20, seed=seed)
     return x / 1000, y / 1000
+
+
+def _line_data(x, y):
+    """line_fitter's data: both None (the rent example) or both 1-D, equal, N >= 2."""
+    if (x is None) != (y is None):
+        missing = "y" if y is None else "x"
+        raise ValueError(f"give both x and y, or neither (the rent example); {missing} is None")
+    if x is None:
+        x, y = _rent_thousands()
+        return x, y, "floor area (1000 sq ft)", "rent ($1000/month)"
+    x, y = float_array(x, "x", ndim=(1,)), float_array(y, "y", ndim=(1,))
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
+    if x.size < 2 or np.ptp(x) == 0:
+        raise ValueError(f"x must hold at least two different values to fit a line, got "
+                         f"{x.size} values spanning {np.ptp(x) if x.size else 0:g}")
+    return x, y, "x", "y"
 
 
 def line_fitter(x=None, y=None):
@@ -29,18 +70,18 @@ def line_fitter(x=None, y=None):
     with a marker at the current ``(a, b)``. The static form is
     a 2 x 2 grid: least squares, horizontal through the mean, a steep line
     through the centroid, and total least squares (no contour panel).
+
+    ``x``, ``y``: both None, or both finite 1-D of equal length with at least
+    two different ``x`` (lists, arrays, tensors); the slider ranges cover the
+    four static lines. Data whose squares overflow or underflow float64
+    (magnitudes far outside 1e-150 to 1e150) are a ValueError.
     """
     from dlnotes.linreg import design_matrix, fit_lstsq, fit_tls
 
-    xlabel, ylabel = "x", "y"
-    if x is None or y is None:
-        x, y = _rent_thousands()
-        xlabel, ylabel = "floor area (1000 sq ft)", "rent ($1000/month)"
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of equal shape, got {x.shape} and {y.shape}")
+    x, y, xlabel, ylabel = _line_data(x, y)
     xs = np.linspace(x.min() - 0.1 * np.ptp(x), x.max() + 0.1 * np.ptp(x), 2)
-    pad = 0.3 * np.ptp(y)
+    spread = np.ptp(y) or max(float(np.abs(y).max()), 1.0)  # constant y: still a window
+    pad = 0.3 * spread
 
     def draw(ax, a, b, kind="vertical", label=None):
         r = y - (a * x + b)
@@ -62,7 +103,7 @@ def line_fitter(x=None, y=None):
 
     b_ls, a_ls = fit_lstsq(design_matrix(x), y)
     a_tls, b_tls = fit_tls(x, y)
-    steep = 4 * a_ls
+    steep = 4 * a_ls if a_ls != 0 else 2 * spread / np.ptp(x)
     static = [
         dict(a=a_ls, b=b_ls, kind="vertical", label="least squares"),
         dict(a=0.0, b=y.mean(), kind="vertical", label="horizontal through the mean"),
@@ -70,21 +111,31 @@ def line_fitter(x=None, y=None):
              label="steep, through the centroid"),
         dict(a=a_tls, b=b_tls, kind="perpendicular", label="total least squares"),
     ]
-    controls = {"a": (-2 * abs(steep), 2 * abs(steep), 0.01),
-                "b": (float(y.min() - np.ptp(y)), float(y.max() + np.ptp(y)), 0.01),
+    # slider ranges: as before, widened where a static line lies outside
+    a_lo = float(min(-2 * abs(steep), *(s["a"] for s in static)))
+    a_hi = float(max(2 * abs(steep), *(s["a"] for s in static)))
+    b_lo = float(min(y.min() - spread, *(s["b"] for s in static)))
+    b_hi = float(max(y.max() + spread, *(s["b"] for s in static)))
+    controls = {"a": (a_lo, a_hi, _step(a_lo, a_hi)), "b": (b_lo, b_hi, _step(b_lo, b_hi)),
                 "kind": ["vertical", "perpendicular"]}
+    A, B = np.meshgrid(np.linspace(a_lo, a_hi, 201), np.linspace(b_lo, b_hi, 201))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        # L(a, b) = mean((y - a x - b)^2) / 2 from the five moments of the data
+        L = 0.5 * (np.mean(y**2) + A**2 * np.mean(x**2) + B**2 - 2 * A * np.mean(x * y)
+                   - 2 * B * y.mean() + 2 * A * B * x.mean())
+        L_min = 0.5 * np.mean((y - a_ls * x - b_ls) ** 2)
+    if not (np.all(np.isfinite(L)) and np.isfinite(L_min) and L.max() > 1e-300):
+        raise ValueError(f"x and y are too large or too small for line_fitter (max |x| = "
+                         f"{np.abs(x).max():.1e}, max |y| = {np.abs(y).max():.1e}): the loss "
+                         f"squares them; rescale them (e.g. change units) first")
+    # contour levels above the minimum; data exactly on a line have L_min = 0
+    base = L_min if L_min > 1e-9 * L.max() else 1e-6 * L.max()
+    levels = base * np.geomspace(1.5, L.max() / base, 12)
     if mode() == "static":
         return explorer(draw, controls, static, ncols=2, panel=(3.6, 3.0))
 
-    A, B = np.meshgrid(np.linspace(*controls["a"][:2], 201), np.linspace(*controls["b"][:2], 201))
-    # L(a, b) = mean((y - a x - b)^2) / 2 from the five moments of the data
-    L = 0.5 * (np.mean(y**2) + A**2 * np.mean(x**2) + B**2 - 2 * A * np.mean(x * y)
-               - 2 * B * y.mean() + 2 * A * B * x.mean())
-    L_min = 0.5 * np.mean((y - a_ls * x - b_ls) ** 2)
-
     def draw_loss(ax, a, b):
-        ax.contour(A, B, L, levels=L_min * np.geomspace(1.5, L.max() / L_min, 12),
-                   colors="#888888", linewidths=0.8)
+        ax.contour(A, B, L, levels=levels, colors="#888888", linewidths=0.8)
         ax.plot(a_ls, b_ls, "+", color=plot.PALETTE["black"], ms=10, mew=2,
                 label="least squares")
         ax.plot(a, b, "o", color=plot.PALETTE["vermillion"], ms=8, label="your line")
@@ -111,12 +162,20 @@ def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
     coefficient magnitude max |theta_m|. Static form: a 2 x 3
     grid, rows n = 12 and 1000, columns M = 1, 3, 11, noise 0.3, with a legend
     on the first panel (``legend=True``; the live panel always has one).
+    ``seed``: int >= 0 or None (fresh data, the same in every panel);
+    ``coefficients``: a non-empty 1-D sequence of finite reals, lowest degree first.
     """
     from dlnotes.data import polynomial
     from dlnotes.linreg import fit_lstsq, polynomial_features
 
+    seed = _fresh_if_none(seed)
+    coefficients = tuple(float(c) for c in float_array(coefficients, "coefficients", ndim=(1,)))
     grid = np.linspace(-1, 1, 400)
-    truth = np.polynomial.polynomial.polyval(grid, coefficients)
+    with np.errstate(over="ignore", invalid="ignore"):
+        truth = np.polynomial.polynomial.polyval(grid, coefficients)
+    if not np.all(np.isfinite(truth)):
+        raise ValueError("coefficients are too large: the polynomial overflows float64 on "
+                         "[-1, 1]; rescale them")
 
     def draw(ax, degree, n, noise, legend=True):
         x, y = polynomial(n, coefficients, noise, seed=seed)
@@ -159,11 +218,12 @@ def outlier_explorer(seed: int = 0):
     and Laplace ``|r| / beta`` with the same variance (``beta = sigma / sqrt 2``),
     constants dropped, with every point's residual under its own fit marked
     (the outlier as a square). Static form: offsets 0, 5, 20 as a 2 x 3 grid;
-    live, the two panels side by side.
+    live, the two panels side by side. ``seed``: int >= 0 or None (fresh data).
     """
     from dlnotes.data import polynomial
     from dlnotes.linreg import design_matrix, fit_lad, fit_lstsq
 
+    seed = _fresh_if_none(seed)
     sigma = 0.3
     beta = sigma / np.sqrt(2)  # Laplace scale with variance sigma^2
     x0, y0 = polynomial(20, (0.0, 1.0), sigma, seed=seed)
@@ -241,11 +301,13 @@ def kfold_errors(k: int = 4, seed: int = 0):
     Returns ``(degrees, per_fold, test)``: ``per_fold`` has shape
     ``(len(degrees), k)`` (validation MSE of each degree on each fold) and
     ``test`` the test MSE of each degree refitted on all 40 examples.
+    ``k``: an int in 2..40; ``seed``: int >= 0 or None (fresh data, split and folds).
     """
     from dlnotes.cv import cross_validate, kfold_indices, mse, train_val_test_split
     from dlnotes.data import polynomial
     from dlnotes.linreg import fit_lstsq, polynomial_features
 
+    k, seed = integer(k, "k", 2, 40), _seed(seed)
     x, y = polynomial(50, (0.0, -1.0, 0.0, 2.0), 0.3, seed=seed)
     rest, _, test = train_val_test_split(50, test=10, seed=seed)
     folds = kfold_indices(len(rest), k, seed=seed)
@@ -298,7 +360,9 @@ def kfold_explorer(seed: int = 0):
     chosen, and (peeking) the test MSE; a table of the per-fold errors prints
     below. Static form: one closed figure, the layout for k = 4 next to the
     mean-validation-error curve with its fold-to-fold range.
+    ``seed``: int >= 0 or None (fresh data, split and folds, drawn once).
     """
+    seed = _fresh_if_none(seed)
     if mode() == "static":
         degrees, per_fold, _ = kfold_errors(4, seed)
         fig, axes = plot.subplots(1, 2, panel=(4.2, 3.4), gridspec_kw={"width_ratios": [1.1, 1]})

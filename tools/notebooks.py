@@ -6,6 +6,10 @@
 The student edition keeps every exercise and removes every solution: the
 ``{solution}`` directives inside Markdown cells, and everything between a
 ``{solution-start}`` and its ``{solution-end}`` (Markdown and code cells alike).
+
+Every notebook written here, and every notebook the website offers for download,
+starts with a setup cell (:func:`setup_cell`): outside the repository it installs
+the dlnotes the book was built with, and the pinned versions of what it needs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What a chapter needs at run time; their versions are pinned in requirements.txt.
+RUNTIME = ("torch", "numpy", "scipy", "scikit-learn", "mpmath", "matplotlib", "ipywidgets")
+SETUP_TAG = "dlnotes-setup"
 
 OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>solution|solution-start|solution-end)\}")
 STUDENT_NOTE = ("*Student edition: the exercises are kept and their solutions removed. "
@@ -84,6 +94,110 @@ def strip_solutions(nb: nbformat.NotebookNode):
     return out, "\n".join(removed)
 
 
+def package_version() -> str:
+    text = (ROOT / "pyproject.toml").read_text()
+    return re.search(r'^version = "([^"]+)"', text, re.M).group(1)
+
+
+def runtime_pins() -> dict[str, str]:
+    """``{name: version}`` for the run-time packages, from requirements.txt."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", line)
+        if m and m.group(1).lower() in RUNTIME:
+            pins[m.group(1).lower()] = m.group(2)
+    missing = set(RUNTIME) - set(pins)
+    if missing:
+        raise ValueError(f"requirements.txt pins none of {sorted(missing)}")
+    return pins
+
+
+def wheel_name(version: str | None = None) -> str:
+    return f"dlnotes-{version or package_version()}-py3-none-any.whl"
+
+
+def sources() -> list[str]:
+    """Where a notebook installs dlnotes from, in order: the wheel the website serves
+    (``html.baseurl`` in _config.yml, when set), then the repository."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    out = []
+    site = ((config.get("html") or {}).get("baseurl") or "").rstrip("/")
+    if site:
+        out.append(f"{site}/wheels/{wheel_name()}")
+    repo = config.get("repository") or {}
+    if repo.get("url"):
+        out.append(f"git+{repo['url']}@{repo.get('branch') or 'main'}")
+    return out
+
+
+SETUP = '''\
+# Setup: run this cell first. Outside the book's repository (a downloaded notebook, Colab,
+# Binder, a course server) it installs dlnotes {version}, the package this book was built
+# with, and the versions of its dependencies the book was run with. Where they are already
+# installed it does nothing. Set DLNOTES_WHEEL to a wheel's path or URL to install from there.
+# (The name dlnotes on the public package index belongs to another project: never install
+# it by bare name.)
+
+
+def dlnotes_setup():
+    import importlib
+    import importlib.metadata as metadata
+    import os
+    import subprocess
+    import sys
+
+    pins = {pins}
+    pins["dlnotes"] = "{version}"
+    sources = [os.environ.get("DLNOTES_WHEEL", "")] + {sources!r}
+
+    def installed(name):
+        try:
+            return metadata.version(name).split("+")[0]
+        except metadata.PackageNotFoundError:
+            return None
+
+    def missing():
+        return [name for name, version in pins.items() if installed(name) != version]
+
+    if not missing():
+        return
+    needed = [f"{{name}}=={{version}}" for name, version in pins.items() if name != "dlnotes"]
+    for source in filter(None, sources):
+        print(f"installing dlnotes from {{source}}, with {{' '.join(needed)}}")
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source,
+                               *needed], capture_output=True, text=True)
+        if done.returncode == 0:
+            break
+        print(done.stderr[-2000:])
+    importlib.invalidate_caches()
+    if missing():
+        raise RuntimeError(f"could not install {{missing()}}: set DLNOTES_WHEEL to the wheel "
+                           f"{wheel} (the book's website serves it under wheels/)")
+    print("done; restart the kernel if numpy or torch had been imported before this cell")
+
+
+dlnotes_setup()
+'''
+
+
+def setup_cell() -> nbformat.NotebookNode:
+    """The code cell that makes a chapter notebook run outside the repository."""
+    pins = ",\n        ".join(f"{k!r}: {v!r}" for k, v in runtime_pins().items())
+    source = SETUP.format(version=package_version(), pins="{\n        " + pins + ",\n    }",
+                          sources=sources(), wheel=wheel_name())
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [SETUP_TAG]
+    return cell
+
+
+def add_setup_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with the setup cell before its first code cell (once)."""
+    cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    first = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+    nb.cells = cells[:first] + [setup_cell()] + cells[first:]
+    return nb
+
+
 def _copy(cell):
     return nbformat.from_dict(dict(cell))
 
@@ -98,6 +212,7 @@ def write(edition: str, outdir: Path, chapters: list[Path]) -> list[Path]:
         if edition == "student":
             nb, _ = strip_solutions(nb)
             nb.cells.insert(1, nbformat.v4.new_markdown_cell(STUDENT_NOTE))
+        add_setup_cell(nb)
         target = outdir / f"{chapter.stem}.ipynb"
         nbformat.write(nb, target)
         written.append(target)

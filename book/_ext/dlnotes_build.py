@@ -13,7 +13,9 @@ This extension hashes the installed package (and itself) and
   only when launch buttons are configured) and stamps each chapter page with
   the versions, device and mode it was built with;
 * builds the course edition when ``DLNOTES_EDITION=course``: every exercise and
-  no solution, on the pages, in the PDF and in the notebooks it offers.
+  no solution, on the pages, in the PDF and in the notebooks it offers;
+* starts every offered notebook with the setup cell of ``tools/notebooks.py`` and
+  serves the wheel of ``src/dlnotes`` it installs, under ``wheels/``.
 """
 
 from __future__ import annotations
@@ -119,10 +121,7 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
     if executed.is_file():
         target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        if app.config.dlnotes_edition == "course":
-            _write_student_notebook(app, executed, target)
-        else:
-            shutil.copy2(executed, target)
+        _write_notebook(app, executed, target)
         context["ipynb_source"] = f"{pagename}.ipynb"
     if not hasattr(app, "_dlnotes_stamp"):
         app._dlnotes_stamp = _stamp(app)
@@ -132,16 +131,48 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
         f"{escape(app._dlnotes_stamp)}.</p>")
 
 
-def _write_student_notebook(app: Sphinx, executed: Path, target: Path) -> None:
-    """The executed chapter with every solution (text, code and outputs) removed."""
-    import nbformat
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
-    tools = Path(__file__).resolve().parents[2] / "tools" / "notebooks.py"  # the checkout's
-    spec = importlib.util.spec_from_file_location("dlnotes_notebooks", tools)
+
+def _tools():
+    spec = importlib.util.spec_from_file_location("dlnotes_notebooks",
+                                                  ROOT / "tools" / "notebooks.py")
     notebooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(notebooks)
-    student, _ = notebooks.strip_solutions(nbformat.read(executed, as_version=4))
-    nbformat.write(student, target)
+    return notebooks
+
+
+def _write_notebook(app: Sphinx, executed: Path, target: Path) -> None:
+    """The executed chapter as a reader downloads it: a setup cell first, and in the
+    course edition every solution (text, code and outputs) removed."""
+    import nbformat
+
+    notebooks = _tools()
+    nb = nbformat.read(executed, as_version=4)
+    if app.config.dlnotes_edition == "course":
+        nb, _ = notebooks.strip_solutions(nb)
+    nbformat.write(notebooks.add_setup_cell(nb), target)
+
+
+def _build_wheel(app: Sphinx, exception) -> None:
+    """Serve the wheel of the package the pages were built with, for the setup cells."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import subprocess
+    import sys
+
+    import tempfile
+
+    folder = Path(app.outdir) / "wheels"
+    shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:  # a clean copy: no stale build/ in the checkout
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / name, tmp)
+        shutil.copytree(ROOT / "src", Path(tmp) / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        # No build isolation, so nothing is downloaded; setuptools is pinned in requirements.
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "--no-build-isolation", "--wheel-dir", str(folder), tmp], check=True)
 
 
 def _remove_solutions(app: Sphinx, doctree, docname: str) -> None:
@@ -217,4 +248,5 @@ def setup(app: Sphinx):
     app.connect("html-page-context", _page_context, priority=400)
     app.connect("doctree-resolved", _remove_solutions, priority=100)
     app.connect("doctree-resolved", _latex_pdf_layout, priority=600)
+    app.connect("build-finished", _build_wheel)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,237 @@
+"""Every parameter of every public function, probed with bad values.
+
+Each public function of ``dlnotes`` has one good call in ``GOOD`` below. For every
+parameter of that call the probe substitutes values a careless or sceptical reader
+might pass (a string, an arbitrary object, NaN, infinity, a bool, a complex number,
+None, a float for an int, an array with a NaN in it, an unknown option). The call
+must raise ``TypeError`` or ``ValueError`` whose message names the parameter; never
+succeed, and never raise a raw error from NumPy, torch or matplotlib.
+
+A test makes sure every public function of every module has an entry, so a new
+function cannot skip the probe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+MODULES = ["cv", "data", "device", "gradcheck", "linreg", "matcalc", "plot", "widgets.core",
+           "widgets.regression", "widgets.matrix_calculus"]
+
+rng = np.random.default_rng(0)
+X5 = rng.standard_normal((6, 2))
+Y6 = rng.standard_normal(6)
+PHI = np.column_stack([np.ones(6), rng.standard_normal(6)])
+W23 = rng.standard_normal((2, 3))
+
+
+def _sq(x):
+    return float(np.sum(np.asarray(x) ** 2))
+
+
+def _ax():
+    return plt.figure().add_subplot()
+
+
+def _fit(X, y):
+    return np.linalg.lstsq(np.column_stack([np.ones(len(X)), X]), y, rcond=None)[0]
+
+
+def _predict(theta, X):
+    return np.column_stack([np.ones(len(X)), X]) @ theta
+
+
+# function name -> keyword arguments of one good call. Values that are callables named
+# "make" are called fresh for each probe (axes must not be shared between calls).
+GOOD: dict[str, dict] = {
+    "cv.train_val_test_split": dict(n=20, val=4, test=4, seed=0),
+    "cv.kfold_indices": dict(n=10, k=3, seed=0),
+    "cv.mse": dict(y=Y6, y_hat=Y6 + 0.1),
+    "cv.cross_validate": dict(fit=_fit, predict=_predict, X=X5[:, :1], y=Y6, k=3, seed=0),
+    "data.rent": dict(n=10, seed=0, noise=300.0),
+    "data.polynomial": dict(n=10, coefficients=(0.0, 1.0), noise=0.3, seed=0),
+    "data.standardize": dict(x_train=X5),
+    "data.digits": dict(seed=0, val=0.15, test=0.15),
+    "data.cache_dir": dict(),
+    "data.fetch": None,  # touches the file system and URLs: probed in test_data.py
+    "device.device": dict(name="cpu"),
+    "device.seed": dict(n=0),
+    "device.fast_mode": dict(),
+    "gradcheck.numerical_grad": dict(f=_sq, x=np.array([1.0, 2.0]), h=1e-6),
+    "gradcheck.numerical_jacobian": dict(f=np.tanh, x=np.array([1.0, 2.0]), h=1e-6,
+                                         layout="numerator"),
+    "gradcheck.numerical_hessian": dict(grad_f=lambda x: 2 * x, x=np.array([1.0, 2.0]), h=1e-5),
+    "gradcheck.to_denominator": dict(jacobian=W23, in_ndim=1),
+    "gradcheck.to_numerator": dict(derivative=W23, in_ndim=1),
+    "gradcheck.rel_error": dict(a=np.array([1.0, 2.0]), b=np.array([1.0, 2.1])),
+    "gradcheck.directional_check": dict(f=_sq, grad=np.array([2.0, 4.0]), x=np.array([1.0, 2.0]),
+                                        n_dirs=3, h=1e-6, seed=0),
+    "gradcheck.GradCheck": None,  # a result record, not called by readers
+    "gradcheck.autograd_grad": dict(f_torch=lambda t: (t**2).sum(), x=np.array([1.0, 2.0])),
+    "gradcheck.check_grad": dict(f=_sq, grad=np.array([2.0, 4.0]), x=np.array([1.0, 2.0]),
+                                 f_torch=lambda t: (t**2).sum(), h=1e-6, tol=1e-7),
+    "gradcheck.taylor_error": dict(f=_sq, grad=np.array([2.0, 4.0]), x=np.array([1.0, 2.0]),
+                                   d=np.array([1.0, 0.0]), ts=np.array([1e-1, 1e-2])),
+    "gradcheck.step_size_errors": dict(f=np.sin, df=np.cos, x=1.0, hs=np.array([1e-3, 1e-5]),
+                                       dtype=np.float64),
+    "linreg.design_matrix": dict(x=Y6),
+    "linreg.polynomial_features": dict(x=Y6, degree=3),
+    "linreg.fit_normal_equations": dict(Phi=PHI, y=Y6),
+    "linreg.fit_lstsq": dict(Phi=PHI, y=Y6),
+    "linreg.fit_ridge": dict(Phi=PHI, y=Y6, lam=0.5),
+    "linreg.fit_tls": dict(x=PHI[:, 1], y=Y6),
+    "linreg.fit_lad": dict(Phi=PHI, y=Y6, iters=50, tol=1e-10, delta=1e-8),
+    "linreg.fit_gd": dict(Phi=PHI, y=Y6, eta=0.1, steps=5, theta0=np.zeros(2)),
+    "linreg.lsq_loss": dict(theta=np.zeros(2), Phi=PHI, y=Y6),
+    "linreg.lsq_grad": dict(theta=np.zeros(2), Phi=PHI, y=Y6),
+    "linreg.gaussian_nll": dict(theta=np.zeros(2), log_sigma=0.0, Phi=PHI, y=Y6),
+    "linreg.hat_matrix": dict(Phi=PHI, rtol=1e-12),
+    "linreg.gram_condition": dict(Phi=PHI, digits=30),
+    "linreg.IllConditionedWarning": None,  # warning classes
+    "linreg.RankDeficientWarning": None,
+    "linreg.ConvergenceWarning": None,
+    "matcalc.MatmulGrads": None,  # result records
+    "matcalc.LinearGrads": None,
+    "matcalc.matvec_grads": dict(W=W23, x=np.ones(3), g=np.ones(2)),
+    "matcalc.matmul_grads": dict(W=W23, X=np.ones((3, 4)), G=np.ones((2, 4))),
+    "matcalc.linear_rows": dict(X=np.ones((4, 3)), W=W23, b=np.ones(2)),
+    "matcalc.linear_rows_grads": dict(X=np.ones((4, 3)), W=W23, G=np.ones((4, 2))),
+    "matcalc.kernel_grads": dict(X=np.ones((4, 3)), K=W23.T.copy(), G=np.ones((4, 2))),
+    "matcalc.sum_outer_products": dict(G=np.ones((4, 2)), X=np.ones((4, 3))),
+    "matcalc.dz_dW_tensor": dict(W=W23, x=np.ones(3)),
+    "matcalc.softmax_jacobian": dict(z=np.array([1.0, 2.0, 3.0])),
+    "matcalc.chain_grad": dict(jacobians=[W23.T.copy(), W23], g=np.ones(2), order="reverse"),
+    "matcalc.classify_stationary": dict(H=np.diag([1.0, 2.0]), tol=1e-10),
+    "plot.use_style": dict(),
+    "plot.sci": dict(value=2.5e14, digits=1),
+    "plot.subplots": dict(nrows=1, ncols=2, panel=(3.0, 2.0)),
+    "plot.loss_curves": dict(ax=_ax, curves={"train": [3.0, 2.0, 1.0]}, xlabel="step",
+                             ylabel="loss", logy=False),
+    "plot.residual_segments": dict(ax=_ax, x=PHI[:, 1], y=Y6, slope=1.0, intercept=0.0,
+                                   kind="vertical", color="#D55E00"),
+    "plot.fold_layout": dict(ax=_ax, n=20, k=4, test=4, highlight=2),
+    "plot.matrix_heatmap": dict(ax=_ax, M=W23, title="W", highlight_row=1, annotate=True,
+                                vmax=2.0, fmt="{:.2g}"),
+    "widgets.core.mode": dict(),
+    "widgets.core.small_multiples": None,  # drawing plumbing: probed in test_widgets.py
+    "widgets.core.explorer": None,
+    "widgets.core.live_panels": None,
+    "widgets.regression.line_fitter": dict(x=PHI[:, 1], y=Y6),
+    "widgets.regression.polynomial_explorer": dict(seed=0, coefficients=(0.0, 1.0)),
+    "widgets.regression.outlier_explorer": dict(seed=0),
+    "widgets.regression.kfold_errors": dict(k=4, seed=0),
+    "widgets.regression.kfold_explorer": dict(seed=0),
+    "widgets.matrix_calculus.derivative_of": dict(name="W x", m=3, n=2, layout="numerator",
+                                                  seed=0),
+    "widgets.matrix_calculus.draw_derivative": dict(ax=_ax, map="W x", m=3, n=2,
+                                                    layout="numerator"),
+    "widgets.matrix_calculus.layout_explorer": dict(),
+    "widgets.matrix_calculus.draw_tensor_slice": dict(ax=_ax, k=1, view="slice"),
+    "widgets.matrix_calculus.tensor_slice_explorer": dict(),
+    "widgets.matrix_calculus.quiz_table": dict(target="dL/dW", layout="rows", square=False),
+    "widgets.matrix_calculus.format_quiz_table": dict(targets=("dL/dW", "dL/dX"), layout="rows"),
+    "widgets.matrix_calculus.dimension_quiz": dict(),
+    "widgets.matrix_calculus.draw_first_order": dict(ax=_ax, t=0.5, angle=30.0),
+    "widgets.matrix_calculus.first_order_explorer": dict(),
+}
+
+# String parameters that choose among options (an unknown option must be refused).
+OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target"}
+# String parameters that are free text.
+FREE_TEXT = {"xlabel", "ylabel", "title", "color", "fmt"}
+
+
+def _public(module):
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            yield name, obj
+
+
+def _resolve(qualname):
+    mod, name = qualname.rsplit(".", 1)
+    return getattr(importlib.import_module(f"dlnotes.{mod}"), name)
+
+
+def test_every_public_function_has_a_good_call():
+    missing = [f"{m}.{n}" for m in MODULES
+               for n, _ in _public(importlib.import_module(f"dlnotes.{m}"))
+               if f"{m}.{n}" not in GOOD]
+    assert not missing, f"add a good call to GOOD for {missing}"
+
+
+def _bad_values(name, good, default):
+    """(label, value) pairs that must be refused in place of ``good``."""
+    common = [("str", "abc"), ("object", object())]
+    if default is not None and name != "seed":  # seed=None: fresh randomness, everywhere
+        common.append(("None", None))
+    if isinstance(good, bool):
+        return [("str", "yes"), ("int", 2), ("object", object())]
+    if isinstance(good, (int, np.integer)):
+        return common + [("float", 2.5), ("bool", True), ("nan", math.nan), ("complex", 1j)]
+    if isinstance(good, float):
+        return common + [("nan", math.nan), ("inf", math.inf), ("bool", True), ("complex", 1j)]
+    if isinstance(good, str):
+        if name in FREE_TEXT:
+            return [("int", 3)] + ([("None", None)] if default is not None else [])
+        bad = [("int", 3), ("object", object())]
+        if name in OPTIONS:
+            bad.append(("unknown option", "no-such-option"))
+        return bad
+    if isinstance(good, np.ndarray) and good.dtype.kind == "f":
+        with_nan = good.copy()
+        with_nan.flat[0] = np.nan
+        return common + [("array with NaN", with_nan)]
+    if callable(good):
+        return [("str", "abc"), ("int", 3)]
+    return common
+
+
+CASES = []
+for qualname, kwargs in GOOD.items():
+    if kwargs is None:
+        continue
+    params = inspect.signature(_resolve(qualname)).parameters
+    for pname, value in kwargs.items():
+        if getattr(value, "__name__", "") == "_ax":
+            continue  # axes come from the book's own code, not from readers
+        default = params[pname].default
+        default = value if default is inspect.Parameter.empty else default
+        for label, bad in _bad_values(pname, value, default):
+            CASES.append(pytest.param(qualname, pname, bad, id=f"{qualname}-{pname}-{label}"))
+
+
+def _call(qualname, kwargs):
+    f = _resolve(qualname)
+    args = {k: (v() if getattr(v, "__name__", "") == "_ax" else v) for k, v in kwargs.items()}
+    try:
+        return f(**args)
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("qualname", [q for q, k in GOOD.items() if k is not None])
+def test_good_call_succeeds(qualname, static):
+    _call(qualname, GOOD[qualname])
+
+
+@pytest.mark.parametrize("qualname, pname, bad", CASES)
+def test_bad_argument_is_refused_by_name(qualname, pname, bad, static):
+    kwargs = dict(GOOD[qualname], **{pname: bad})
+    with pytest.raises((TypeError, ValueError)) as info:
+        _call(qualname, kwargs)
+    message = str(info.value)
+    assert re.search(rf"\b{re.escape(pname)}\b", message), (
+        f"{qualname}({pname}={bad!r}) raised {type(info.value).__name__} without naming "
+        f"{pname!r}: {message}")
+    assert info.traceback[-1].path.as_posix().count("/dlnotes/"), (
+        f"{qualname}({pname}={bad!r}) raised from outside dlnotes "
+        f"({info.traceback[-1].path}): {message}")

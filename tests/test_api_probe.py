@@ -111,6 +111,7 @@ GOOD: dict[str, dict] = {
     "matcalc.classify_stationary": dict(H=np.diag([1.0, 2.0]), tol=1e-10),
     "plot.use_style": dict(),
     "plot.sci": dict(value=2.5e14, digits=1),
+    "plot.glue": dict(name="probe-value", value=1.5, display=False),
     "plot.subplots": dict(nrows=1, ncols=2, panel=(3.0, 2.0)),
     "plot.loss_curves": dict(ax=_ax, curves={"train": [3.0, 2.0, 1.0]}, xlabel="step",
                              ylabel="loss", logy=False),
@@ -142,6 +143,8 @@ GOOD: dict[str, dict] = {
     "widgets.matrix_calculus.first_order_explorer": dict(),
 }
 
+# Parameters that take any object by design.
+ANYTHING = {("plot.glue", "value")}
 # String parameters that choose among options (an unknown option must be refused).
 OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target"}
 # String parameters that are free text.
@@ -168,7 +171,7 @@ def test_every_public_function_has_a_good_call():
     assert not missing, f"add a good call to GOOD for {missing}"
 
 
-def _bad_values(name, good, default):
+def _bad_values(qualname, name, good, default):
     """(label, value) pairs that must be refused in place of ``good``."""
     common = [("str", "abc"), ("object", object())]
     if default is not None and name != "seed":  # seed=None: fresh randomness, everywhere
@@ -183,7 +186,7 @@ def _bad_values(name, good, default):
         if name in FREE_TEXT:
             return [("int", 3)] + ([("None", None)] if default is not None else [])
         bad = [("int", 3), ("object", object())]
-        if name in OPTIONS:
+        if name in OPTIONS and qualname != "plot.glue":  # glue's name is free text
             bad.append(("unknown option", "no-such-option"))
         return bad
     if isinstance(good, np.ndarray) and good.dtype.kind == "f":
@@ -201,11 +204,11 @@ for qualname, kwargs in GOOD.items():
         continue
     params = inspect.signature(_resolve(qualname)).parameters
     for pname, value in kwargs.items():
-        if getattr(value, "__name__", "") == "_ax":
-            continue  # axes come from the book's own code, not from readers
+        if getattr(value, "__name__", "") == "_ax" or (qualname, pname) in ANYTHING:
+            continue  # axes come from the book's own code; some parameters take anything
         default = params[pname].default
         default = value if default is inspect.Parameter.empty else default
-        for label, bad in _bad_values(pname, value, default):
+        for label, bad in _bad_values(qualname, pname, value, default):
             CASES.append(pytest.param(qualname, pname, bad, id=f"{qualname}-{pname}-{label}"))
 
 

@@ -42,7 +42,7 @@ TOL64 = 1e-7
 # --- arguments ----------------------------------------------------------------------------
 
 def _variable(x, name: str = "x") -> np.ndarray:
-    """``x`` (number, list, array or tensor) as a fresh float64 array, finite, not empty."""
+    """``x`` (number, list, array or tensor) as float64, finite, not empty (never written to)."""
     return float_array(x, name)
 
 

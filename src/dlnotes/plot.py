@@ -138,6 +138,28 @@ def sci(value: float, digits: int = 1) -> str:
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
+def glue(name: str, value, display: bool = True) -> None:
+    """Record ``value`` under ``name`` for the book's ``{glue:text}`` roles.
+
+    In the book build this is myst-nb's ``glue``. In a kernel without myst-nb (a
+    chapter notebook downloaded and run elsewhere) nothing is recorded, and the
+    value is shown if ``display`` is true, so the chapter still runs.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {type(name).__name__} {name!r}")
+    if not isinstance(display, bool):
+        raise TypeError(f"display must be True or False, got {type(display).__name__}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
 def subplots(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (3.4, 2.8),
              **kwargs):
     """``plt.subplots`` with the book style and a figure size of ``ncols x nrows``

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-MODULES = ["cv", "data", "device", "gradcheck", "linreg", "matcalc", "plot", "widgets.core",
+MODULES = ["cv", "data", "device", "gradcheck", "labs", "linreg", "matcalc", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus"]
 
 rng = np.random.default_rng(0)
@@ -81,6 +81,19 @@ GOOD: dict[str, dict] = {
                                    d=np.array([1.0, 0.0]), ts=np.array([1e-1, 1e-2])),
     "gradcheck.step_size_errors": dict(f=np.sin, df=np.cos, x=1.0, hs=np.array([1e-3, 1e-5]),
                                        dtype=np.float64),
+    "labs.check_lsq_gradient": dict(fn=lambda theta, Phi, y: Phi.T @ (Phi @ theta - y) / len(y),
+                                    seed=0),
+    "labs.check_normal_equations": dict(fn=lambda Phi, y: np.linalg.lstsq(Phi, y, rcond=None)[0],
+                                        seed=0),
+    "labs.check_kfold": dict(fn=lambda n, k: [
+        (np.setdiff1d(np.arange(n), f), f) for f in np.array_split(np.arange(n), k)], seed=0),
+    "labs.check_quadratic_form_gradient": dict(fn=lambda A, x: (A + A.T) @ x, seed=0),
+    "labs.check_linear_layer_backward": dict(fn=lambda X, W, G: (G.T @ X, G @ W, G.sum(0)),
+                                             seed=0),
+    "labs.LabResult": None,  # records: the result, and the pieces a new lab is written from
+    "labs.Case": None,
+    "labs.Mistake": None,
+    "labs.Output": None,
     "linreg.design_matrix": dict(x=Y6),
     "linreg.polynomial_features": dict(x=Y6, degree=3),
     "linreg.fit_normal_equations": dict(Phi=PHI, y=Y6),

@@ -8,7 +8,8 @@ This extension hashes the installed package (and itself) and
   package finds an empty cache and every chapter runs again;
 * records the hash as a config value that forces Sphinx to re-read every page
   when it changes (unchanged pages are otherwise not re-read at all);
-* tells the kernels to draw widgets in their static form (``DLNOTES_WIDGETS``);
+* tells the kernels to draw widgets in their static form (``DLNOTES_WIDGETS``) and
+  to fail on a lab whose solution does not pass its check (``DLNOTES_LABS``);
 * offers every executed chapter as an ``.ipynb`` download (the theme does this
   only when launch buttons are configured) and stamps each chapter page with
   the versions, device and mode it was built with;
@@ -73,6 +74,7 @@ def _key_cache(app: Sphinx, config: Config) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     config.nb_execution_cache_path = str(base / f"pkg-{key}")
     os.environ["DLNOTES_WIDGETS"] = "static"
+    os.environ["DLNOTES_LABS"] = "strict"  # a lab whose solution fails its check fails the build
 
 
 def _stamp(app: Sphinx) -> str:

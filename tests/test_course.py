@@ -9,51 +9,18 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from tools import FRONT_MATTER, build_small_book, require, small_book
+from tools import FRONT_MATTER, SAMPLE, build_small_book, require, small_book
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "_build" / "course"
 CHAPTERS = sorted(ROOT.glob("book/[0-9][0-9]-*.md"))
 
-PAGE = FRONT_MATTER + """\
-
-# Sample
-
-```{exercise} Add
-:label: ex-add
-What is 1 + 1?
-```
-
-```{solution} ex-add
-:class: dropdown
-The answer is two, SECRET-ONE.
-```
-
-```{exercise} Code
-:label: ex-code
-Print a square.
-```
-
-```{solution-start} ex-code
-:class: dropdown
-```
-Run this, SECRET-TWO:
-
-```{code-cell} ipython3
-print("SECRET-" + "THREE", 3 ** 2)
-```
-
-```{solution-end}
-```
-
-Text after the solutions stays.
-"""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("edition", ["full", "course"])
 def test_course_edition_drops_every_solution_of_a_small_book(tmp_path, edition):
-    book = small_book(tmp_path / edition, PAGE)
+    book = small_book(tmp_path / edition, SAMPLE)
     html = build_small_book(book, env=dict(os.environ, DLNOTES_EDITION=edition))
     text = BeautifulSoup(html, "html.parser").get_text()
     assert "What is 1 + 1?" in text and "Print a square." in text

@@ -10,43 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import notebooks  # noqa: E402
-from tools import FRONT_MATTER  # noqa: E402
+from tools import SAMPLE  # noqa: E402
 
 CHAPTERS = sorted(ROOT.glob("book/[0-9][0-9]-*.md"))
 
-SAMPLE = FRONT_MATTER + """\
-
-# Sample
-
-```{exercise} Add
-:label: ex-add
-What is 1 + 1?
-```
-
-```{solution} ex-add
-:class: dropdown
-The answer is two, SECRET-ONE.
-```
-
-````{exercise} Code
-:label: ex-code
-Print a square.
-````
-
-```{solution-start} ex-code
-:class: dropdown
-```
-Run this, SECRET-TWO:
-
-```{code-cell} ipython3
-print("SECRET-THREE", 3 ** 2)
-```
-
-```{solution-end}
-```
-
-Text after the solutions stays.
-"""
 
 
 def test_strip_solutions_on_a_sample(tmp_path):

@@ -15,6 +15,43 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 """
 
 
+#: A page with two exercises, a {solution} and a gated solution that runs code; every
+#: solution holds a SECRET that no edition without solutions may show.
+SAMPLE = FRONT_MATTER + """\
+
+# Sample
+
+```{exercise} Add
+:label: ex-add
+What is 1 + 1?
+```
+
+```{solution} ex-add
+:class: dropdown
+The answer is two, SECRET-ONE.
+```
+
+````{exercise} Code
+:label: ex-code
+Print a square.
+````
+
+```{solution-start} ex-code
+:class: dropdown
+```
+Run this, SECRET-TWO:
+
+```{code-cell} ipython3
+print("SECRET-THREE", 3 ** 2)
+```
+
+```{solution-end}
+```
+
+Text after the solutions stays.
+"""
+
+
 def require(*programs: str) -> None:
     """Skip when a program is missing; in CI (CI=true) a missing program is a failure,
     so that CI can never pass by skipping the PDF or browser tests."""

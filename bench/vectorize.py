@@ -1,4 +1,4 @@
-"""Loop vs vectorised least-squares loss (chapter 01, experiment E4).
+"""Loop vs vectorised least-squares loss (chapter 01, experiment E3).
 
 Prints the ratio of the two timings measured side by side in one run. Not a
 test: timings depend on the machine and its load.

@@ -179,7 +179,7 @@ def polynomial_explorer(seed: int = 0, coefficients=(0.0, 1.0)):
 
     def draw(ax, degree, n, noise, legend=True):
         x, y = polynomial(n, coefficients, noise, seed=seed)
-        xt, yt = polynomial(5000, coefficients, noise, seed=seed + 1000)  # as in E7
+        xt, yt = polynomial(5000, coefficients, noise, seed=seed + 1000)  # as in experiment E8 of chapter 01
         theta = fit_lstsq(polynomial_features(x, degree), y)
         train = np.mean((y - polynomial_features(x, degree) @ theta) ** 2)
         test = np.mean((yt - polynomial_features(xt, degree) @ theta) ** 2)

@@ -147,3 +147,27 @@ def test_downloaded_notebook_runs_again_with_the_same_numbers(build, chapter, mo
     assert len(first) == len(second)
     for i, (a, b) in enumerate(zip(first, second)):
         assert a == b, f"code cell {i} printed something different on a second run"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=ids)
+def test_every_image_has_a_meaningful_alt_text(build, chapter):
+    images = _html(chapter.stem).find_all("img")
+    assert images
+    for img in images:
+        alt = img.get("alt", "")
+        assert alt and not alt.endswith(".png") and "_images/" not in alt, img
+    captioned = [img for img in images if img.find_parent("figure")]
+    assert captioned and all(img["alt"] != "Figure drawn by the code cell above"
+                             for img in captioned)
+
+
+def test_front_page_offers_every_chapter_notebook_and_the_pdf_when_built(build):
+    page = _html("intro")
+    links = {a.get_text(): a["href"] for a in page.select("#downloads a")}
+    for chapter in CHAPTERS:
+        href = next(h for h in links.values() if h.endswith(f"{chapter.stem}.ipynb"))
+        assert (BUILD / "html" / "book" / href).resolve().is_file(), href
+    pdf_link = [h for h in links.values() if h.endswith("dlnotes.pdf")]
+    assert bool(pdf_link) == (BUILD / "html" / "dlnotes.pdf").is_file()
+    if pdf_link:
+        assert (BUILD / "html" / "book" / pdf_link[0]).resolve().is_file()

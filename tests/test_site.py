@@ -168,3 +168,42 @@ def test_largest_page_is_light(weights):
         pytest.skip("no page was loaded")
     page, size = max(weights.items(), key=lambda kv: kv[1])
     assert size < 6_000_000, f"{page} transfers {size / 1e6:.1f} MB"
+
+
+MEASURE_EQUATIONS = """
+const out = [];
+const page = document.documentElement.clientWidth;
+document.querySelectorAll('div.math').forEach(d => {
+  const c = d.querySelector('mjx-container');
+  if (!c) { out.push({id: d.id, untypeset: true}); return; }
+  const e = d.querySelector('.eqno');
+  const cr = c.getBoundingClientRect(), dr = d.getBoundingClientRect();
+  const er = e ? e.getBoundingClientRect() : null;
+  const overlap = er ? !(er.right <= cr.left + 0.5 || er.left >= cr.right - 0.5 ||
+                         er.bottom <= cr.top + 0.5 || er.top >= cr.bottom - 0.5) : false;
+  out.push({id: d.id, overflow: c.scrollWidth - c.clientWidth, overlap: overlap,
+            outside: dr.right > page + 1 || dr.left < -1,
+            text: d.textContent.slice(0, 60)});
+});
+return out;
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page", [p for p in PAGES if p.split("/")[-1][:2].isdigit()])
+def test_display_equations_fit_their_column(site, browser, page, width):
+    """At a desktop width every display equation fits its column; at a phone width a wide
+    one scrolls inside its own box. At both, its number never covers it."""
+    browser.set_window_size(width, 900)
+    try:
+        _open(browser, f"{site}/{page}")
+        found = browser.execute_script(MEASURE_EQUATIONS)
+        assert found, "no display equation measured"
+        bad = [m for m in found if m.get("untypeset") or m["overlap"] or m["outside"]
+               or (width >= 1280 and m["overflow"] > 1)]
+        if bad:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(FAILURES / f"{page.replace('/', '_')}-{width}.png"))
+        assert not bad, f"{len(bad)} of {len(found)} display equations do not fit: {bad}"
+    finally:
+        browser.set_window_size(1280, 900)

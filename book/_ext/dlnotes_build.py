@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -125,6 +126,8 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_notebook(app, executed, target)
         context["ipynb_source"] = f"{pagename}.ipynb"
+    if pagename == app.config.root_doc:
+        context["body"] = context.get("body", "") + _downloads(app, context)
     if not hasattr(app, "_dlnotes_stamp"):
         app._dlnotes_stamp = _stamp(app)
     how = "executed" if executed.is_file() else "built (it runs no code)"
@@ -142,6 +145,23 @@ def _tools():
     notebooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(notebooks)
     return notebooks
+
+
+def _downloads(app: Sphinx, context) -> str:
+    """The front page's list of downloads: every chapter as a notebook and, when
+    `make pdf` has built it, the whole book as a PDF."""
+    chapters = sorted(d for d in app.env.found_docs if re.fullmatch(r"book/\d\d-[\w-]+", d))
+    items = [f'<li><a href="{context["pathto"](f"_sources/{d}.ipynb", 1)}" download>'
+             f"{escape(app.env.titles[d].astext())}</a> (notebook)</li>" for d in chapters]
+    pdf = ROOT / "_build" / "dlnotes.pdf"
+    if pdf.is_file() and app.config.dlnotes_edition == "full":
+        shutil.copy2(pdf, Path(app.outdir) / "dlnotes.pdf")
+        items.insert(0, f'<li><a href="{context["pathto"]("dlnotes.pdf", 1)}">The whole book '
+                        f"as a PDF</a> (course notes, built by <code>make pdf</code>)</li>")
+    return ('<section class="dlnotes-downloads" id="downloads"><h2>Downloads</h2>'
+            "<p>Each notebook starts with a setup cell that installs the package it needs "
+            "when it runs outside this book's repository.</p>"
+            f'<ul>{"".join(items)}</ul></section>')
 
 
 def _write_notebook(app: Sphinx, executed: Path, target: Path) -> None:
@@ -187,6 +207,23 @@ def _remove_solutions(app: Sphinx, doctree, docname: str) -> None:
     for node in list(doctree.findall(solution_node)):
         if node.parent is not None:
             node.parent.remove(node)
+
+
+def _alt_text(app: Sphinx, doctree, docname: str) -> None:
+    """Give every image an alt text a screen reader can use: its figure's caption, or
+    a plain description, instead of the file path that myst-nb leaves there."""
+    from docutils import nodes
+
+    for image in doctree.findall(nodes.image):
+        alt = image.get("alt", "")
+        if alt and not alt.endswith((".png", ".svg", ".jpg")) and alt != image.get("uri"):
+            continue
+        figure = image.parent
+        while figure is not None and not isinstance(figure, nodes.figure):
+            figure = figure.parent
+        caption = next(iter(figure.findall(nodes.caption)), None) if figure is not None else None
+        image["alt"] = (" ".join(caption.astext().split()) if caption is not None
+                        else "Figure drawn by the code cell above")
 
 
 _MATTER = {
@@ -249,6 +286,7 @@ def setup(app: Sphinx):
     # Before the theme's header buttons (priority 500) read ipynb_source.
     app.connect("html-page-context", _page_context, priority=400)
     app.connect("doctree-resolved", _remove_solutions, priority=100)
+    app.connect("doctree-resolved", _alt_text)
     app.connect("doctree-resolved", _latex_pdf_layout, priority=600)
     app.connect("build-finished", _build_wheel)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,6 +16,7 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from dlnotes import plot  # noqa: E402
+from tools import assert_refused  # noqa: E402
 
 
 def _ax():
@@ -311,12 +312,7 @@ BAD = [
 
 @pytest.mark.parametrize("fn, kwargs, error, match", BAD)
 def test_bad_input_is_refused_with_a_clear_message(fn, kwargs, error, match):
-    kwargs = {k: (v() if v is _ax else v) for k, v in kwargs.items()}
-    try:
-        with pytest.raises(error, match=match):
-            fn(**kwargs)
-    finally:
-        plt.close("all")
+    assert_refused(fn, kwargs, error, match, lazy=_ax)
 
 
 def test_bad_input_draws_nothing():

@@ -6,6 +6,7 @@ import pytest
 
 from dlnotes import widgets
 from dlnotes.widgets.matrix_calculus import _slice_example
+from tools import assert_refused
 
 
 
@@ -225,12 +226,7 @@ BAD = [
 
 @pytest.mark.parametrize("fn, kwargs, error, match", BAD)
 def test_bad_parameters_are_refused_in_either_mode(either, fn, kwargs, error, match):
-    kwargs = {k: (v() if v is _ax else v) for k, v in kwargs.items()}
-    try:
-        with pytest.raises(error, match=match):
-            fn(**kwargs)
-    finally:
-        plt.close("all")
+    assert_refused(fn, kwargs, error, match, lazy=_ax)
 
 
 def test_readers_natural_arguments_are_accepted(either):

@@ -1,4 +1,4 @@
-"""Helpers for tests that need programs from Debian packages (TeX, poppler, Chromium)."""
+"""Helpers shared by the tests: a sample page, small books, refusals, Debian programs."""
 
 import os
 import shutil
@@ -50,6 +50,19 @@ print("SECRET-THREE", 3 ** 2)
 
 Text after the solutions stays.
 """
+
+
+def assert_refused(fn, kwargs, error, match, lazy):
+    """``fn(**kwargs)`` raises ``error`` matching ``match``; values that are ``lazy``
+    (a factory such as a fresh-axes maker) are called first. Figures are closed after."""
+    import matplotlib.pyplot as plt
+
+    kwargs = {k: (v() if v is lazy else v) for k, v in kwargs.items()}
+    try:
+        with pytest.raises(error, match=match):
+            fn(**kwargs)
+    finally:
+        plt.close("all")
 
 
 def require(*programs: str) -> None:

@@ -196,16 +196,21 @@ def _evaluate(expr: str, X, W, G):
 _CANDIDATE = re.compile(r"[GXW](\^T)? [GXW](\^T)?")
 
 
+def _nonempty_list(value, name: str, expected: str) -> tuple:
+    """``value`` as a non-empty tuple; a single string counts as a list of one."""
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"{name} must be {expected}, got an empty one")
+    return tuple(value)
+
+
 def _candidates(candidates) -> tuple[str, ...]:
     """A non-empty list of products like ``"G^T X"`` (two of G, X, W, each maybe ^T)."""
-    if isinstance(candidates, str):
-        candidates = (candidates,)
-    if not isinstance(candidates, Sequence):
-        raise TypeError(f"candidates must be a non-empty list of products like 'G^T X', got "
-                        f"{type(candidates).__name__} {candidates!r}")
-    if not candidates:
-        raise ValueError("candidates must be a non-empty list of products like 'G^T X', got "
-                         "an empty one")
+    candidates = _nonempty_list(candidates, "candidates",
+                                "a non-empty list of products like 'G^T X'")
     for c in candidates:
         if not isinstance(c, str) or not _CANDIDATE.fullmatch(c):
             raise ValueError(f"candidates must be products of two of G, X, W (each maybe "
@@ -257,14 +262,7 @@ def format_quiz_table(targets=("dL/dW", "dL/dX"), layout: str = "rows") -> str:
     ``targets``: one of ``"dL/dW"``, ``"dL/dX"`` or a non-empty list of them;
     ``layout``: ``"rows"`` or ``"columns"``.
     """
-    if isinstance(targets, str):
-        targets = (targets,)
-    if not isinstance(targets, Sequence):
-        raise TypeError(f"targets must be 'dL/dW', 'dL/dX' or a non-empty list of them, got "
-                        f"{type(targets).__name__} {targets!r}")
-    if not targets:
-        raise ValueError("targets must be 'dL/dW', 'dL/dX' or a non-empty list of them, got "
-                         "an empty one")
+    targets = _nonempty_list(targets, "targets", "'dL/dW', 'dL/dX' or a non-empty list of them")
     targets = [choice(t, "targets", ("dL/dW", "dL/dX")) for t in targets]
     layout = choice(layout, "layout", ("rows", "columns"))
 

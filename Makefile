@@ -20,8 +20,8 @@ help:
 	@echo "make course     the course edition (exercises, no solutions) in _build/course/html, and its PDF when TeX is present"
 	@echo "make test       unit tests of dlnotes, then build the book and check every chapter"
 	@echo "make lab        JupyterLab; chapters (book/*.md) open as notebooks via jupytext"
-	@echo "make notebooks  write .ipynb copies of the chapters into notebooks/"
-	@echo "make student    write the student edition (solutions removed) into notebooks/student/"
+	@echo "make notebooks  build the book, then write the executed chapters as plain .ipynb into notebooks/"
+	@echo "make student    the same, student edition (solutions removed), into notebooks/student/"
 	@echo "make bench      benchmarks (ratios, not pass/fail)"
 	@echo "make system-deps  install the Debian packages for the PDF and the browser tests (root)"
 	@echo "make clean      remove _build and notebooks/ (keeps .venv); clean-all also .venv"
@@ -80,10 +80,11 @@ $(LAB_OVERRIDES): $(STAMP)
 lab: $(STAMP) $(LAB_OVERRIDES)
 	$(BIN)/jupyter lab --notebook-dir=.
 
-notebooks: $(STAMP)
+# Both start from the executed chapters and the numbers of the book build.
+notebooks: book
 	$(BIN)/python tools/notebooks.py full notebooks $(CHAPTERS)
 
-student: $(STAMP)
+student: book
 	$(BIN)/python tools/notebooks.py student notebooks/student $(CHAPTERS)
 
 bench: $(STAMP)

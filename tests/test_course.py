@@ -36,7 +36,8 @@ def test_course_edition_drops_every_solution_of_a_small_book(tmp_path, edition):
               and any(s in p.read_text(errors="ignore") for s in secrets)]
     assert not leaked, f"solutions leaked into {leaked}"
     student = nbformat.read(site / "_sources" / "page.ipynb", 4)
-    assert "{exercise}" in "".join(c.source for c in student.cells)
+    source = "".join(c.source for c in student.cells)
+    assert "**Exercise 1 (Add).**" in source and "{exercise}" not in source
 
 
 def test_unknown_edition_is_refused(tmp_path):
@@ -76,7 +77,8 @@ def test_course_site_has_every_exercise_and_no_solution(course, chapter):
     assert not course_page.select(".solution")
     student = nbformat.read(COURSE / "html" / "_sources" / "book" / f"{chapter.stem}.ipynb", 4)
     source = "\n".join(c.source for c in student.cells)
-    assert "{exercise}" in source and "{solution" not in source
+    assert source.count("**Exercise ") == len(exercises)
+    assert "{solution" not in source and "Solution to" not in source
     assert not (COURSE / "html" / "_sources" / "book" / f"{chapter.stem}.md").exists()
 
 

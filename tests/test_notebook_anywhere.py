@@ -49,8 +49,10 @@ def test_setup_cell_pins_what_requirements_pin():
     assert "pip install dlnotes" not in source  # the bare name is another project
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edition", ["full", "student"])
-def test_written_notebooks_start_with_the_setup_cell(tmp_path, edition):
+def test_written_notebooks_start_with_the_setup_cell(build, tmp_path, edition):
+    assert build.returncode == 0, "the book did not build"
     for path in notebooks.write(edition, tmp_path, CHAPTERS):
         nb = nbformat.read(path, 4)
         first_code = next(c for c in nb.cells if c.cell_type == "code")

@@ -3,9 +3,15 @@
     python tools/notebooks.py full    OUTDIR CHAPTER.md ...
     python tools/notebooks.py student OUTDIR CHAPTER.md ...
 
+Both start from the book build (``make book``): the executed chapter, with its
+outputs, and the build's numbers for equations, sections, theorems and exercises.
+Their Markdown is plain (``plain_markdown.py``), so they read as the pages do in
+Jupyter, Colab or VS Code, none of which renders MyST.
+
 The student edition keeps every exercise and removes every solution: the
 ``{solution}`` directives inside Markdown cells, and everything between a
-``{solution-start}`` and its ``{solution-end}`` (Markdown and code cells alike).
+``{solution-start}`` and its ``{solution-end}`` (Markdown and code cells alike). The
+outputs of the labs' check cells go too: they reported on the removed solutions.
 
 Every notebook written here, and every notebook the website offers for download,
 starts with a setup cell (:func:`setup_cell`): outside the repository it installs
@@ -18,16 +24,20 @@ import re
 import sys
 from pathlib import Path
 
-import jupytext
 import nbformat
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import plain_markdown  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
 #: What a chapter needs at run time; their versions are pinned in requirements.txt.
 RUNTIME = ("torch", "numpy", "scipy", "scikit-learn", "mpmath", "matplotlib", "ipywidgets")
 SETUP_TAG = "dlnotes-setup"
 
 OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>solution|solution-start|solution-end)\}")
+CHECK = re.compile(r"^labs\.check_\w+\(")
 STUDENT_NOTE = ("*Student edition: the exercises are kept and their solutions removed. "
                 "The full chapter, with solutions, is in the book.*")
 
@@ -202,19 +212,61 @@ def _copy(cell):
     return nbformat.from_dict(dict(cell))
 
 
-def write(edition: str, outdir: Path, chapters: list[Path]) -> list[Path]:
+def reader_notebook(executed: Path, edition: str, refs: plain_markdown.References,
+                    docname: str) -> nbformat.NotebookNode:
+    """The executed chapter ``executed`` as a reader gets it: plain Markdown, a setup
+    cell first and, in the student edition, no solution."""
     if edition not in ("full", "student"):
         raise ValueError(f"edition must be 'full' or 'student', got {edition!r}")
+    nb = nbformat.read(executed, as_version=4)
+    for key in ("source_map", "jupytext"):  # the build's bookkeeping
+        nb.metadata.pop(key, None)
+    if edition == "student":
+        nb, _ = strip_solutions(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.execution_count = None  # a fresh notebook for the student to run
+                if CHECK.match(cell.source):
+                    cell.outputs = []
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(STUDENT_NOTE))
+    nb = plain_markdown.to_plain(nb, refs, docname, plain_markdown.glue_values(executed),
+                                 srcdir=(ROOT / docname).parent)
+    return add_setup_cell(nb)
+
+
+def build_references(build: Path = BUILD) -> plain_markdown.References:
+    """The numbers and titles of the last `make book`, from its saved environment."""
+    import pickle
+
+    doctrees = build / ".doctrees"
+    env_file = doctrees / "environment.pickle"
+    if not env_file.is_file():
+        raise FileNotFoundError(f"no book build in {build}: run `make book` first")
+    with env_file.open("rb") as f:
+        env = pickle.load(f)
+
+    def doctree(docname):
+        with (doctrees / f"{docname}.doctree").open("rb") as f:
+            return pickle.load(f)
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    bibs = [ROOT / b for b in config.get("bibtex_bibfiles", [])]
+    return plain_markdown.references(env, doctree, bibs)
+
+
+def write(edition: str, outdir: Path, chapters: list[Path], build: Path = BUILD) -> list[Path]:
+    if edition not in ("full", "student"):
+        raise ValueError(f"edition must be 'full' or 'student', got {edition!r}")
+    refs = build_references(build)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in chapters:
-        nb = jupytext.read(chapter)
-        if edition == "student":
-            nb, _ = strip_solutions(nb)
-            nb.cells.insert(1, nbformat.v4.new_markdown_cell(STUDENT_NOTE))
-        add_setup_cell(nb)
-        target = outdir / f"{chapter.stem}.ipynb"
-        nbformat.write(nb, target)
+        docname = Path(chapter).resolve().relative_to(ROOT).with_suffix("").as_posix()
+        executed = build / "jupyter_execute" / f"{docname}.ipynb"
+        if not executed.is_file():
+            raise FileNotFoundError(f"{executed} is missing: run `make book` first")
+        target = outdir / f"{Path(chapter).stem}.ipynb"
+        nbformat.write(reader_notebook(executed, edition, refs, docname), target)
         written.append(target)
     return written
 

@@ -49,6 +49,7 @@ def package_hash(package: str = "dlnotes") -> str:
     return digest.hexdigest()
 
 
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 EDITION_VAR = "DLNOTES_EDITION"
 EDITIONS = ("full", "course")
 
@@ -64,8 +65,12 @@ def _edition(app: Sphinx, config: Config) -> None:
 
 
 def _key_cache(app: Sphinx, config: Config) -> None:
-    # This file shapes the pages and the kernels' environment too, so it is part of the key.
-    this = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    # This file shapes the pages and the kernels' environment, and the tools write the
+    # notebooks the pages offer, so they are part of the key.
+    digest = hashlib.sha256()
+    for path in [Path(__file__), *sorted((ROOT / "tools").glob("*.py"))]:
+        digest.update(path.read_bytes())
+    this = digest.hexdigest()
     key = hashlib.sha256((package_hash() + this).encode()).hexdigest()[:16]
     config.dlnotes_package_hash = key
     # One cache for every builder (HTML, PDF), whatever their output folders.
@@ -124,7 +129,7 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
     if executed.is_file():
         target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_notebook(app, executed, target)
+        _write_notebook(app, executed, target, pagename)
         context["ipynb_source"] = f"{pagename}.ipynb"
     if pagename == app.config.root_doc:
         context["body"] = context.get("body", "") + _downloads(app, context)
@@ -134,9 +139,6 @@ def _page_context(app: Sphinx, pagename: str, templatename, context, doctree) ->
     context["body"] = context.get("body", "") + (
         f'<p class="dlnotes-stamp">Reproducibility: this page was {how} with '
         f"{escape(app._dlnotes_stamp)}.</p>")
-
-
-ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 
 def _tools():
@@ -164,16 +166,20 @@ def _downloads(app: Sphinx, context) -> str:
             f'<ul>{"".join(items)}</ul></section>')
 
 
-def _write_notebook(app: Sphinx, executed: Path, target: Path) -> None:
-    """The executed chapter as a reader downloads it: a setup cell first, and in the
-    course edition every solution (text, code and outputs) removed."""
+def _write_notebook(app: Sphinx, executed: Path, target: Path, docname: str) -> None:
+    """The executed chapter as a reader downloads it: plain Markdown with this build's
+    numbers, a setup cell first and, in the course edition, every solution (text, code
+    and outputs) removed."""
     import nbformat
 
     notebooks = _tools()
-    nb = nbformat.read(executed, as_version=4)
-    if app.config.dlnotes_edition == "course":
-        nb, _ = notebooks.strip_solutions(nb)
-    nbformat.write(notebooks.add_setup_cell(nb), target)
+    if not hasattr(app, "_dlnotes_refs"):
+        bibs = [Path(app.srcdir) / b for b in app.config.bibtex_bibfiles]
+        app._dlnotes_refs = notebooks.plain_markdown.references(app.env, app.env.get_doctree,
+                                                                bibs)
+    edition = "student" if app.config.dlnotes_edition == "course" else "full"
+    nbformat.write(notebooks.reader_notebook(executed, edition, app._dlnotes_refs, docname),
+                   target)
 
 
 def _build_wheel(app: Sphinx, exception) -> None:

@@ -244,3 +244,167 @@ def fetch(url: str, sha256: str, *, filename: str | None = None,
         if os.path.exists(tmp):
             os.remove(tmp)
     return target
+
+
+# --- classification sets: two features, balanced classes, rows in random order -------------
+
+
+def _class_labels(n: int, k: int) -> np.ndarray:
+    """Labels ``0, ..., k - 1`` in blocks whose sizes differ by at most one, shape (n,)."""
+    return np.sort(np.arange(n, dtype=np.int64) % k)
+
+
+def _examples_per_class(n, k: int) -> int:
+    n = integer(n, "n", 1)
+    if n < k:
+        raise ValueError(f"n must be >= the number of classes, {k}, so that every class has an "
+                         f"example, got n = {n}")
+    return n
+
+
+def _shuffled_rows(X: np.ndarray, y: np.ndarray, gen: np.random.Generator, cause: str):
+    """``(X, y)`` with the rows in one random order; ValueError if ``X`` overflowed."""
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{cause} too large: X overflows float64 (largest about 1.8e308)")
+    order = gen.permutation(len(y))
+    return X[order], y[order]
+
+
+def _blob_centers(centers):
+    """``centers`` as an int count k, or as a float64 array of shape (k, 2)."""
+    if isinstance(centers, (list, tuple)) or getattr(centers, "ndim", 0) > 0:
+        c = float_array(centers, "centers", ndim=(2,))
+        if c.shape[1] != 2:
+            raise ValueError(f"centers as an array must have shape (k, 2), one centre a row, "
+                             f"got shape {c.shape}")
+        return c
+    try:
+        return integer(centers, "centers", 1)
+    except TypeError:
+        raise TypeError(f"centers must be an int (how many centres) or an array of centres of "
+                        f"shape (k, 2), got {type(centers).__name__} {centers!r:.60}") from None
+
+
+def blobs(n: int, centers=3, std: float = 0.5, seed: int | None = 0
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs in the plane: class ``c`` is drawn from ``N(m_c, std^2 I)``.
+
+    ``centers``: an int k >= 1, for k centres evenly spaced on the circle of
+    radius 2, ``m_c = 2 (cos(2 pi c / k), sin(2 pi c / k))``; or the centres
+    themselves, an array of shape (k, 2). ``std`` >= 0. ``n`` >= k examples,
+    class sizes differing by at most one, rows in random order. ``seed``: int
+    >= 0 (reproducible) or None (fresh). Returns ``(X, y)``: X (n, 2) float64,
+    y (n,) int64 class indices ``0, ..., k - 1``.
+    """
+    spec = _blob_centers(centers)
+    k = spec if isinstance(spec, int) else spec.shape[0]
+    n = _examples_per_class(n, k)
+    std = nonnegative(std, "std")
+    gen = rng(seed)
+    if isinstance(spec, int):
+        angles = 2 * np.pi * np.arange(k) / k
+        spec = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)])
+    y = _class_labels(n, k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = spec[y] + std * gen.standard_normal((n, 2))
+    return _shuffled_rows(X, y, gen, f"std = {std:g} or the centers are")
+
+
+def spirals(n: int, n_classes: int = 2, noise: float = 0.05, seed: int | None = 0
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms in the plane, one arm a class (K = ``n_classes`` >= 2).
+
+    An example of class ``c`` has ``t ~ U(0, 1)``, radius ``t`` and angle
+    ``2 pi (c / K + t)``: each arm makes one full turn from the centre to
+    radius 1, the arms a K-th of a turn apart. Then ``N(0, noise^2)`` is added
+    to each coordinate (``noise`` >= 0). ``n`` >= K examples, class sizes
+    differing by at most one, rows in random order. ``seed``: int >= 0
+    (reproducible) or None (fresh). Returns ``(X, y)``: X (n, 2) float64,
+    y (n,) int64 class indices ``0, ..., K - 1``.
+    """
+    k = integer(n_classes, "n_classes", 2)
+    n = _examples_per_class(n, k)
+    noise = nonnegative(noise, "noise")
+    gen = rng(seed)
+    y = _class_labels(n, k)
+    t = gen.uniform(0.0, 1.0, n)
+    angle = 2 * np.pi * (y / k + t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)]) \
+            + noise * gen.standard_normal((n, 2))
+    return _shuffled_rows(X, y, gen, f"noise = {noise:g} is")
+
+
+def xor(n: int, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR problem: the class says whether exactly one coordinate is positive.
+
+    Without noise, ``y = 1`` where ``x1 x2 < 0`` (quadrants (+, -) and (-, +))
+    and ``y = 0`` where ``x1 x2 > 0`` ((+, +) and (-, -)); each coordinate has
+    a magnitude drawn from U(0, 1], and the two quadrants of a class hold as
+    many examples as possible alike. Then ``N(0, noise^2)`` is added to each
+    coordinate (``noise`` >= 0), which carries points near the axes across
+    them. No line separates the classes. ``n`` >= 2 examples, class sizes
+    differing by at most one, rows in random order. ``seed``: int >= 0
+    (reproducible) or None (fresh). Returns ``(X, y)``: X (n, 2) float64,
+    y (n,) int64 in {0, 1}.
+    """
+    n = _examples_per_class(n, 2)
+    noise = nonnegative(noise, "noise")
+    gen = rng(seed)
+    y = _class_labels(n, 2)
+    rank = np.arange(n) - np.searchsorted(y, y)  # position within its class
+    first = np.where(rank % 2 == 0, 1.0, -1.0)
+    signs = np.column_stack([first, np.where(y == 0, first, -first)])
+    magnitude = 1.0 - gen.uniform(0.0, 1.0, (n, 2))  # in (0, 1]: no point on an axis
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = signs * magnitude + noise * gen.standard_normal((n, 2))
+    return _shuffled_rows(X, y, gen, f"noise = {noise:g} is")
+
+
+def _example_rows(a, name: str):
+    """``a`` as a NumPy array (lists converted, dtype kept) or a tensor, of real numbers,
+    with a leading example axis and finite entries."""
+    from dlnotes._checks import is_torch
+    from dlnotes.cv import _examples
+
+    if is_torch(a):
+        if a.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    else:
+        if a is None or isinstance(a, (str, bytes, dict, set)):
+            raise TypeError(f"{name} must be an array with one example a row, got "
+                            f"{type(a).__name__}")
+        try:
+            a = np.asarray(a)
+        except (TypeError, ValueError) as err:  # ragged lists
+            raise TypeError(f"{name} must be an array with one example a row, got "
+                            f"{type(a).__name__} ({err})") from None
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    return _examples(a, name)
+
+
+def split(X, y, val=0.15, test=0.15, seed: int | None = 0
+          ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The rows of a data set ``(X, y)`` cut into train, validation and test.
+
+    ``X`` (N, ...) and ``y`` (N, ...) hold one example a row: lists, NumPy
+    arrays (kept in their dtype, so int labels stay ints) or tensors (which
+    stay tensors on their device); finite. ``val``, ``test`` and ``seed`` are
+    as in :func:`dlnotes.cv.train_val_test_split`: counts or fractions of N,
+    one shuffle of the rows (not stratified by class), the rest trains.
+    Returns ``{"train": (X, y), "val": (X, y), "test": (X, y)}`` like
+    :func:`digits`, each part's rows in their original order.
+    """
+    from dlnotes.cv import _rows
+
+    X, y = _example_rows(X, "X"), _example_rows(y, "y")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows (examples), got X of "
+                         f"shape {tuple(X.shape)} and y of shape {tuple(y.shape)}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X and y must have at least one row (example), got X of shape "
+                         f"{tuple(X.shape)}")
+    parts = train_val_test_split(X.shape[0], val=val, test=test, seed=seed)
+    return {name: (_rows(X, idx), _rows(y, idx))
+            for name, idx in zip(("train", "val", "test"), parts)}

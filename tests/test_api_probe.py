@@ -22,7 +22,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-MODULES = ["cv", "data", "device", "gradcheck", "labs", "linreg", "matcalc", "plot", "widgets.core",
+from dlnotes import optim
+
+MODULES = ["cv", "data", "device", "gradcheck", "labs", "landscapes", "linreg", "losses",
+           "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus"]
 
 rng = np.random.default_rng(0)
@@ -61,6 +64,46 @@ GOOD: dict[str, dict] = {
     "data.digits": dict(seed=0, val=0.15, test=0.15),
     "data.cache_dir": dict(),
     "data.fetch": None,  # touches the file system and URLs: probed in test_data.py
+    "data.blobs": dict(n=30, centers=3, std=0.5, seed=0),
+    "data.spirals": dict(n=30, n_classes=3, noise=0.05, seed=0),
+    "data.xor": dict(n=20, noise=0.1, seed=0),
+    "data.split": dict(X=X5, y=Y6, val=0.2, test=0.2, seed=0),
+    "landscapes.Landscape": None,  # built by the constructors; its methods: test_landscapes.py
+    "landscapes.quadratic": dict(kappa=10.0, angle=30.0, center=np.array([1.0, -1.0])),
+    "landscapes.rosenbrock": dict(a=1.0, b=100.0),
+    "landscapes.beale": dict(),
+    "landscapes.himmelblau": dict(),
+    "landscapes.saddle": dict(kind="monkey"),
+    "losses.sigmoid": dict(z=Y6),
+    "losses.softmax": dict(z=W23, axis=-1),
+    "losses.log_softmax": dict(z=W23, axis=-1),
+    "losses.logsumexp": dict(z=W23, axis=-1),
+    "losses.one_hot": dict(labels=np.array([0, 2, 1]), n_classes=3),
+    "losses.cross_entropy": dict(logits=W23, targets=np.array([0, 2]), label_smoothing=0.1,
+                                 reduction="mean"),
+    "losses.cross_entropy_grad": dict(logits=W23, targets=np.array([[0.2, 0.3, 0.5],
+                                                                    [1.0, 0.0, 0.0]]),
+                                      label_smoothing=0.1, reduction="sum"),
+    "losses.binary_cross_entropy_with_logits": dict(
+        logits=Y6, targets=np.array([0.0, 1.0, 1.0, 0.0, 0.5, 1.0]), reduction="mean"),
+    "losses.mse": dict(y_hat=Y6, y=Y6 + 0.1, reduction="sum"),
+    # classes: their constructors are validated in test_optim.py
+    "optim.Optimizer": None,
+    "optim.SGD": None,
+    "optim.AdaGrad": None,
+    "optim.RMSProp": None,
+    "optim.Adam": None,
+    "optim.AdamW": None,
+    "optim.trajectory": dict(optimizer=optim.SGD(lr=0.1), grad_fn=lambda x: 2 * x,
+                             x0=np.array([1.0, -2.0]), n_steps=5),
+    "optim.constant": dict(lr=0.1),
+    "optim.step_decay": dict(lr=0.1, step_size=10, gamma=0.5),
+    "optim.exp_decay": dict(lr=0.1, gamma=0.9),
+    "optim.inv_time": dict(lr=0.1, k=0.01),
+    "optim.cosine": dict(lr=0.1, T=100, lr_min=0.001),
+    "optim.warmup": dict(after=optim.constant(0.1), warmup_steps=5, start=0.1),
+    "optim.clip_grad_norm": dict(grads=np.array([30.0, 40.0]), max_norm=10.0, eps=1e-6),
+    "optim.clip_grad_value": dict(grads=np.array([30.0, -40.0]), clip_value=10.0),
     "device.device": dict(name="cpu"),
     "device.seed": dict(n=0),
     "device.fast_mode": dict(),
@@ -159,7 +202,7 @@ GOOD: dict[str, dict] = {
 # Parameters that take any object by design.
 ANYTHING = {("plot.glue", "value")}
 # String parameters that choose among options (an unknown option must be refused).
-OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target"}
+OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target", "reduction"}
 # String parameters that are free text.
 FREE_TEXT = {"xlabel", "ylabel", "title", "color", "fmt"}
 

@@ -236,12 +236,18 @@ def test_single_array_and_one_element_list_agree():
     np.testing.assert_array_equal(a, b[0])
 
 
+def _small_steps(name: str) -> dict:
+    """Hyperparameters for ten small steps of the family ``name`` on the bowl."""
+    if name in ("momentum", "nesterov"):
+        return dict(lr=0.01, momentum=0.9, nesterov=name == "nesterov")
+    return dict(lr=0.01)
+
+
 @pytest.mark.parametrize("name", FAMILIES)
 def test_float32_tensors_stay_float32_and_follow_torch(name):
     """Fact T15 in float32 over 10 steps, and the dtype and kind of params and state."""
     ours, theirs, _ = family(name, "bowl")
-    kwargs = dict(lr=0.01, momentum=0.9, nesterov=True) if name == "nesterov" else \
-        dict(lr=0.01, momentum=0.9) if name == "momentum" else dict(lr=0.01)
+    kwargs = _small_steps(name)
     H = torch.tensor(BOWL_H, dtype=torch.float32)
     x = torch.tensor([-3.0, 2.0, 4.0])
     p = torch.nn.Parameter(x.clone())
@@ -1054,8 +1060,7 @@ def test_bad_clip_input(fn, kwargs, error, match):
 @pytest.mark.parametrize("name", FAMILIES)
 def test_cuda_matches_torch_optim_on_cuda_and_cpu(name):
     ours, theirs, _ = family(name, "bowl")
-    kwargs = dict(lr=0.01, momentum=0.9, nesterov=True) if name == "nesterov" else \
-        dict(lr=0.01, momentum=0.9) if name == "momentum" else dict(lr=0.01)
+    kwargs = _small_steps(name)
     dev = torch.device("cuda")
     H = torch.tensor(BOWL_H, device=dev)
     x = torch.tensor([-3.0, 2.0, 4.0], dtype=torch.float64, device=dev)

@@ -115,6 +115,24 @@ def to_numpy(a):
     return a.detach().cpu().numpy() if is_torch(a) else a
 
 
+def real_array(a, name: str, what: str = "an array of numbers"):
+    """``a`` as a NumPy array (lists converted, dtype kept) or a tensor, of real numbers:
+    strings, objects, ragged lists and complex numbers are a TypeError naming ``name``."""
+    if is_torch(a):
+        if a.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        return a
+    if a is None or isinstance(a, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be {what}, got {type(a).__name__}")
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as err:  # ragged lists
+        raise TypeError(f"{name} must be {what}, got {type(a).__name__} ({err})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr
+
+
 def float_array(a, name: str, ndim: tuple[int, ...] | None = None, *, allow_empty: bool = False,
                 finite: bool = True) -> np.ndarray:
     """``a`` (list, NumPy array or tensor) as a float64 NumPy array, which may share
@@ -124,16 +142,7 @@ def float_array(a, name: str, ndim: tuple[int, ...] | None = None, *, allow_empt
     overflow later); strings, objects and complex numbers are a TypeError.
     ``ndim`` lists the allowed numbers of axes.
     """
-    if a is None or isinstance(a, (str, bytes, dict, set)):
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}")
-    raw = to_numpy(a)
-    try:
-        arr = np.asarray(raw)
-    except (TypeError, ValueError) as err:  # ragged lists
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__} "
-                        f"({err})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = to_numpy(real_array(a, name))
     arr = arr.astype(np.float64, copy=False)  # no copy of float64 input: callers never write
     if ndim is not None and arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)

@@ -364,24 +364,10 @@ def xor(n: int, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, n
 def _example_rows(a, name: str):
     """``a`` as a NumPy array (lists converted, dtype kept) or a tensor, of real numbers,
     with a leading example axis and finite entries."""
-    from dlnotes._checks import is_torch
+    from dlnotes._checks import real_array
     from dlnotes.cv import _examples
 
-    if is_torch(a):
-        if a.is_complex():
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    else:
-        if a is None or isinstance(a, (str, bytes, dict, set)):
-            raise TypeError(f"{name} must be an array with one example a row, got "
-                            f"{type(a).__name__}")
-        try:
-            a = np.asarray(a)
-        except (TypeError, ValueError) as err:  # ragged lists
-            raise TypeError(f"{name} must be an array with one example a row, got "
-                            f"{type(a).__name__} ({err})") from None
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    return _examples(a, name)
+    return _examples(real_array(a, name, "an array with one example a row"), name)
 
 
 def split(X, y, val=0.15, test=0.15, seed: int | None = 0

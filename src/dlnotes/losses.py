@@ -51,7 +51,7 @@ import numbers
 import numpy as np
 import torch
 
-from dlnotes._checks import choice, integer, is_torch, real, to_numpy
+from dlnotes._checks import choice, integer, is_torch, real, real_array, to_numpy
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -81,20 +81,7 @@ def _dtype_name(a) -> str:
 
 def _array(a, name: str):
     """``a`` as a NumPy array or a tensor of real numbers (not yet converted)."""
-    if is_torch(a):
-        if a.is_complex():
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        return a
-    if a is None or isinstance(a, (str, bytes, dict, set)):
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}")
-    try:
-        arr = np.asarray(a)
-    except (TypeError, ValueError) as err:  # ragged lists
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__} "
-                        f"({err})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    return arr
+    return real_array(a, name)
 
 
 def _not_bool(a, name: str, what: str) -> None:

@@ -243,19 +243,26 @@ def _small_steps(name: str) -> dict:
     return dict(lr=0.01)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
-def test_float32_tensors_stay_float32_and_follow_torch(name):
-    """Fact T15 in float32 over 10 steps, and the dtype and kind of params and state."""
-    ours, theirs, _ = family(name, "bowl")
-    kwargs = _small_steps(name)
-    H = torch.tensor(BOWL_H, dtype=torch.float32)
-    x = torch.tensor([-3.0, 2.0, 4.0])
+def _ten_steps_beside_torch(ours, theirs, kwargs, dtype, device):
+    """Ten steps of our optimizer and of torch's on the bowl, from the same start, on
+    tensors of ``dtype`` on ``device``: ``(our x, torch's parameter, our optimizer)``."""
+    H = torch.tensor(BOWL_H, dtype=dtype, device=device)
+    x = torch.tensor([-3.0, 2.0, 4.0], dtype=dtype, device=device)
     p = torch.nn.Parameter(x.clone())
     opt, ref = ours(**kwargs), theirs([p], **kwargs)
     for _ in range(10):
         p.grad = H @ p.detach()
         ref.step()
         opt.step(x, H @ x)
+    return x, p, opt
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_float32_tensors_stay_float32_and_follow_torch(name):
+    """Fact T15 in float32 over 10 steps, and the dtype and kind of params and state."""
+    ours, theirs, _ = family(name, "bowl")
+    kwargs = _small_steps(name)
+    x, p, opt = _ten_steps_beside_torch(ours, theirs, kwargs, torch.float32, "cpu")
     assert x.dtype == torch.float32
     np.testing.assert_allclose(x.numpy(), p.detach().numpy(), rtol=1e-5, atol=1e-7)
     for value in opt.state[0].values():
@@ -1061,15 +1068,7 @@ def test_bad_clip_input(fn, kwargs, error, match):
 def test_cuda_matches_torch_optim_on_cuda_and_cpu(name):
     ours, theirs, _ = family(name, "bowl")
     kwargs = _small_steps(name)
-    dev = torch.device("cuda")
-    H = torch.tensor(BOWL_H, device=dev)
-    x = torch.tensor([-3.0, 2.0, 4.0], dtype=torch.float64, device=dev)
-    p = torch.nn.Parameter(x.clone())
-    opt, ref = ours(**kwargs), theirs([p], **kwargs)
-    for _ in range(10):
-        p.grad = H @ p.detach()
-        ref.step()
-        opt.step(x, H @ x)
+    x, p, opt = _ten_steps_beside_torch(ours, theirs, kwargs, torch.float64, "cuda")
     assert x.device.type == "cuda"
     torch.testing.assert_close(x, p.detach(), rtol=1e-6, atol=1e-12)
     cpu = our_run(ours, kwargs, bowl_grad, np.array([-3.0, 2.0, 4.0]), 10, "numpy")

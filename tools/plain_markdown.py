@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from myst_nb.core.variables import format_plain_text  # exactly as the pages format glue
 
 ROLE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<content>[^`]*)`")
 DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}\s*(?P<arg>.*?)\s*$")
@@ -325,24 +326,6 @@ def _glued(content: str, page: _Page) -> str:
     if not key:
         key, spec = content, ""
     return format_plain_text(page.lookup(page.glue, key, "glued value"), spec)
-
-
-def format_plain_text(text: str, spec: str) -> str:
-    """The value of a glued ``text/plain`` as myst-nb formats it for ``{glue:text}``."""
-    try:
-        value = ast.literal_eval(text)
-    except (SyntaxError, ValueError):
-        value = text
-    if not spec:
-        return str(value)
-    kind = spec[-1]
-    if kind == "s":
-        value = str(value)
-    elif kind in "bcdoxX":
-        value = int(value)
-    elif kind in "eEfFgGn%":
-        value = float(value)
-    return format(value, spec)
 
 
 def glue_values(executed: Path | str) -> dict[str, str]:

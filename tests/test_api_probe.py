@@ -22,9 +22,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dlnotes import optim
+from dlnotes import losses, optim
 
-MODULES = ["cv", "data", "device", "gradcheck", "labs", "landscapes", "linreg", "losses",
+MODULES = ["cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
+           "labs.matrix_calculus", "labs.classification", "landscapes", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus"]
 
@@ -33,6 +34,11 @@ X5 = rng.standard_normal((6, 2))
 Y6 = rng.standard_normal(6)
 PHI = np.column_stack([np.ones(6), rng.standard_normal(6)])
 W23 = rng.standard_normal((2, 3))
+
+
+def _softmax_grads(X, W, b, y):
+    G = (losses.softmax(X @ W.T + b) - losses.one_hot(y, W.shape[0])) / len(y)
+    return G.T @ X, G.sum(0)
 
 
 def _sq(x):
@@ -124,19 +130,23 @@ GOOD: dict[str, dict] = {
                                    d=np.array([1.0, 0.0]), ts=np.array([1e-1, 1e-2])),
     "gradcheck.step_size_errors": dict(f=np.sin, df=np.cos, x=1.0, hs=np.array([1e-3, 1e-5]),
                                        dtype=np.float64),
-    "labs.check_lsq_gradient": dict(fn=lambda theta, Phi, y: Phi.T @ (Phi @ theta - y) / len(y),
-                                    seed=0),
-    "labs.check_normal_equations": dict(fn=lambda Phi, y: np.linalg.lstsq(Phi, y, rcond=None)[0],
-                                        seed=0),
-    "labs.check_kfold": dict(fn=lambda n, k: [
+    "labs.regression.check_lsq_gradient": dict(
+        fn=lambda theta, Phi, y: Phi.T @ (Phi @ theta - y) / len(y), seed=0),
+    "labs.regression.check_normal_equations": dict(
+        fn=lambda Phi, y: np.linalg.lstsq(Phi, y, rcond=None)[0], seed=0),
+    "labs.regression.check_kfold": dict(fn=lambda n, k: [
         (np.setdiff1d(np.arange(n), f), f) for f in np.array_split(np.arange(n), k)], seed=0),
-    "labs.check_quadratic_form_gradient": dict(fn=lambda A, x: (A + A.T) @ x, seed=0),
-    "labs.check_linear_layer_backward": dict(fn=lambda X, W, G: (G.T @ X, G @ W, G.sum(0)),
-                                             seed=0),
-    "labs.LabResult": None,  # records: the result, and the pieces a new lab is written from
-    "labs.Case": None,
-    "labs.Mistake": None,
-    "labs.Output": None,
+    "labs.matrix_calculus.check_quadratic_form_gradient": dict(fn=lambda A, x: (A + A.T) @ x,
+                                                               seed=0),
+    "labs.matrix_calculus.check_linear_layer_backward": dict(
+        fn=lambda X, W, G: (G.T @ X, G @ W, G.sum(0)), seed=0),
+    "labs.classification.check_cross_entropy_logit_grad": dict(
+        fn=lambda Z, y: (losses.softmax(Z) - losses.one_hot(y, Z.shape[1])) / len(y), seed=0),
+    "labs.classification.check_softmax_grads": dict(fn=_softmax_grads, seed=0),
+    "labs.engine.LabResult": None,  # records: the result, and the pieces a new lab is written from
+    "labs.engine.Case": None,
+    "labs.engine.Mistake": None,
+    "labs.engine.Output": None,
     "linreg.design_matrix": dict(x=Y6),
     "linreg.polynomial_features": dict(x=Y6, degree=3),
     "linreg.fit_normal_equations": dict(Phi=PHI, y=Y6),

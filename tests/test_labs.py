@@ -9,7 +9,9 @@ import re
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.special
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -132,6 +134,62 @@ def linear_autograd(X, W, G):
     return [Wt.grad, Xt.grad, b.grad]
 
 
+def _Y(y, K):
+    return np.eye(K)[y]
+
+
+def logit_grad_numpy(Z, y):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return (E / E.sum(axis=1, keepdims=True) - _Y(y, Z.shape[1])) / len(y)
+
+
+def logit_grad_scipy(Z, y):
+    return (scipy.special.softmax(Z, axis=1) - _Y(y, Z.shape[1])) / Z.shape[0]
+
+
+def logit_grad_autograd(Z, y):
+    Zt = torch.tensor(Z, requires_grad=True)
+    F.cross_entropy(Zt, torch.tensor(y)).backward()
+    return Zt.grad
+
+
+def logit_grad_loop(Z, y):
+    G = np.empty_like(Z)
+    for i, (z, c) in enumerate(zip(Z, y)):
+        e = np.exp(z - z.max())
+        G[i] = e / e.sum()
+        G[i, c] -= 1
+    return G / len(y)
+
+
+def grads_numpy(X, W, b, y):
+    G = logit_grad_numpy(X @ W.T + b, y)
+    return G.T @ X, G.sum(axis=0)
+
+
+def grads_einsum(X, W, b, y):
+    G = logit_grad_scipy(np.einsum("nd,kd->nk", X, W) + b, y)
+    return np.einsum("nk,nd->kd", G, X), np.einsum("nk->k", G)
+
+
+def grads_autograd(X, W, b, y):
+    Wt, bt = torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)
+    F.cross_entropy(torch.tensor(X) @ Wt.T + bt, torch.tensor(y)).backward()
+    return Wt.grad, bt.grad
+
+
+def grads_loops(X, W, b, y):
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    for x, c in zip(X, y):
+        z = W @ x + b
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        p[c] -= 1
+        dW += np.outer(p, x)
+        db += p
+    return dW / len(y), db / len(y)
+
+
 RIGHT = {
     labs.check_lsq_gradient: [lsq_grad_numpy, lsq_grad_einsum, lsq_grad_loop, lsq_grad_autograd],
     labs.check_normal_equations: [normal_solve, normal_scipy, normal_pinv, normal_sklearn,
@@ -140,14 +198,20 @@ RIGHT = {
     labs.check_quadratic_form_gradient: [quad_numpy, quad_einsum, quad_autograd],
     labs.check_linear_layer_backward: [linear_numpy, linear_einsum, linear_loops,
                                        linear_autograd],
+    labs.check_cross_entropy_logit_grad: [logit_grad_numpy, logit_grad_scipy,
+                                          logit_grad_autograd, logit_grad_loop],
+    labs.check_softmax_grads: [grads_numpy, grads_einsum, grads_autograd, grads_loops],
 }
+SOFTMAX_CHECKS = [labs.check_cross_entropy_logit_grad, labs.check_softmax_grads]
 RIGHT_PAIRS = [(check, fn) for check, fns in RIGHT.items() for fn in fns]
 IDS = [f"{c.__name__}-{f.__name__}" for c, f in RIGHT_PAIRS]
 CASES = {  # the private case generators, to look for leaked reference values
-    labs.check_lsq_gradient: labs._lsq_gradient_cases,
-    labs.check_normal_equations: labs._normal_equations_cases,
-    labs.check_quadratic_form_gradient: labs._quadratic_form_cases,
-    labs.check_linear_layer_backward: labs._linear_layer_cases,
+    labs.check_lsq_gradient: labs.regression._lsq_gradient_cases,
+    labs.check_normal_equations: labs.regression._normal_equations_cases,
+    labs.check_quadratic_form_gradient: labs.matrix_calculus._quadratic_form_cases,
+    labs.check_linear_layer_backward: labs.matrix_calculus._linear_layer_cases,
+    labs.check_cross_entropy_logit_grad: labs.classification._logit_grad_cases,
+    labs.check_softmax_grads: labs.classification._softmax_grads_cases,
 }
 
 
@@ -165,7 +229,7 @@ def test_right_answers_pass(check, fn, seed, capsys):
 def test_cases_cover_the_edges(check):
     """The cases include a batch of one, p > N or d_in > N, non-square inputs, magnitudes."""
     if check is labs.check_kfold:
-        pairs = [(c.args["n"], c.args["k"]) for c in labs._kfold_cases(rng(0))]
+        pairs = [(c.args["n"], c.args["k"]) for c in labs.regression._kfold_cases(rng(0))]
         assert any(n == k for n, k in pairs) and any(n % k for n, k in pairs)
         assert any(n % k == 0 for n, k in pairs)
         return
@@ -185,9 +249,10 @@ def test_cases_cover_the_edges(check):
 
 
 def test_fresh_cases_without_a_seed_and_the_same_with_one():
-    a, b = labs._lsq_gradient_cases(rng(None)), labs._lsq_gradient_cases(rng(None))
+    cases = labs.regression._lsq_gradient_cases
+    a, b = cases(rng(None)), cases(rng(None))
     assert not np.array_equal(a[0].args["y"], b[0].args["y"]) or a[0].N != b[0].N
-    c, d = labs._lsq_gradient_cases(rng(5)), labs._lsq_gradient_cases(rng(5))
+    c, d = cases(rng(5)), cases(rng(5))
     assert all(np.array_equal(x.expected, z.expected) for x, z in zip(c, d))
 
 
@@ -338,11 +403,91 @@ WRONG_KFOLD = [
     ("2-D", lambda n, k: [(t[None, :], v) for t, v in _folds(n, k)], r"should be 1-D"),
 ]
 
+def _naive_probs(Z):
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _P(Z):
+    return scipy.special.softmax(Z, axis=1)
+
+
+WRONG_LOGIT = [
+    ("stub", _stub, r"not written yet.*NotImplementedError"),
+    ("no 1/N", lambda Z, y: _P(Z) - _Y(y, Z.shape[1]), r"factor of N = \d+.*MEAN"),
+    ("sign", lambda Z, y: (_Y(y, Z.shape[1]) - _P(Z)) / len(y), r"wrong sign.*P - Y, not Y - P"),
+    ("transposed", lambda Z, y: ((_P(Z) - _Y(y, Z.shape[1])) / len(y)).T,
+     r"the transpose.*here Z"),
+    ("overflow", lambda Z, y: (_naive_probs(Z) - _Y(y, Z.shape[1])) / len(y),
+     r"(?s)NaN or inf.*overflows.*subtract each row's largest logit"),
+    ("no targets", lambda Z, y: _P(Z) / len(y), r"P / N: the targets are missing"),
+    ("axis 0", lambda Z, y: (scipy.special.softmax(Z, axis=0) - _Y(y, Z.shape[1])) / len(y),
+     r"softmax taken down the columns"),
+    ("d/dp", lambda Z, y: -_Y(y, Z.shape[1]) / _P(Z) / len(y),
+     r"-Y / P / N, the gradient with respect to the probabilities"),
+    ("minus 1", lambda Z, y: (_P(Z) - 1) / len(y), r"subtracts 1 from every probability"),
+    ("per-class mean", lambda Z, y: (_P(Z) - _Y(y, Z.shape[1])).mean(axis=0),
+     r"\(K,\).*summed or averaged over the batch"),
+    ("squeezed", lambda Z, y: np.squeeze((_P(Z) - _Y(y, Z.shape[1])) / len(y)),
+     r"(?s)squeeze\(\).*dropped the batch axis.*right for the earlier cases, batches of N > 1"),
+    ("float32", lambda Z, y: ((_P(Z) - _Y(y, Z.shape[1])) / len(y)).astype(np.float32),
+     r"low precision \(float32"),
+    ("in place", lambda Z, y: (_P(Z.__isub__(Z.max(axis=1, keepdims=True)))
+                               - _Y(y, Z.shape[1])) / len(y),
+     r"changed its argument Z in place"),
+]
+
+
+def _grads(dW=None, db=None):
+    """The right gradients with some outputs replaced by wrong ones."""
+    def fn(X, W, b, y):
+        right = grads_numpy(X, W, b, y)
+        return tuple(right[i] if f is None else f(X, W, b, y) for i, f in enumerate((dW, db)))
+    return fn
+
+
+def _R(X, W, b, y):
+    return _P(X @ W.T + b) - _Y(y, W.shape[0])
+
+
+WRONG_GRADS = [
+    ("stub", _stub, r"not written yet"),
+    ("dW = X^T R", _grads(dW=lambda X, W, b, y: X.T @ _R(X, W, b, y) / len(y)),
+     r"dW equals X\^T \(P - Y\) / N, the transpose.*\(db is right"),
+    ("dW no 1/N", _grads(dW=lambda X, W, b, y: _R(X, W, b, y).T @ X),
+     r"dW is off by a factor of N = \d+.*MEAN.*\(db is right"),
+    ("db no 1/N", _grads(db=lambda X, W, b, y: _R(X, W, b, y).sum(axis=0)),
+     r"db is off by a factor of N = \d+"),
+    ("sign", lambda X, W, b, y: tuple(-g for g in grads_numpy(X, W, b, y)),
+     r"(?s)dW has the wrong sign.*P - Y.*\ndb has the wrong sign"),
+    ("overflow", lambda X, W, b, y: (
+        (_naive_probs(X @ W.T + b) - _Y(y, W.shape[0])).T @ X / len(y),
+        (_naive_probs(X @ W.T + b) - _Y(y, W.shape[0])).sum(axis=0) / len(y)),
+     r"(?s)NaN or inf.*overflows.*largest logit"),
+    ("no targets", _grads(dW=lambda X, W, b, y: _P(X @ W.T + b).T @ X / len(y)),
+     r"P\^T X / N: the targets are missing"),
+    ("axis 0", _grads(dW=lambda X, W, b, y: (scipy.special.softmax(X @ W.T + b, axis=0)
+                                             - _Y(y, W.shape[0])).T @ X / len(y)),
+     r"softmax taken over the examples"),
+    ("db per example", _grads(db=lambda X, W, b, y: _R(X, W, b, y) / len(y)),
+     r"db has shape.*\(N, K\).*sums the rows"),
+    ("db axis 1", _grads(db=lambda X, W, b, y: _R(X, W, b, y).sum(axis=1) / len(y)),
+     r"db has shape.*\(N,\).*axis 1"),
+    ("wrong order", lambda X, W, b, y: grads_numpy(X, W, b, y)[::-1], r"wrong order"),
+    ("one array", lambda X, W, b, y: grads_numpy(X, W, b, y)[0],
+     r"returned a NumPy array of shape.*tuple of 2"),
+    ("N = 1 only", _grads(dW=lambda X, W, b, y: np.squeeze(_R(X, W, b, y)).T[:, None] @ X
+                          if len(y) == 1 else _R(X, W, b, y).T @ X / len(y) * 0.5),
+     r"dW is off by a factor of 1/2"),
+]
+
 WRONG = ([(labs.check_lsq_gradient, *w) for w in WRONG_LSQ]
          + [(labs.check_normal_equations, *w) for w in WRONG_NORMAL]
          + [(labs.check_quadratic_form_gradient, *w) for w in WRONG_QUAD]
          + [(labs.check_linear_layer_backward, *w) for w in WRONG_LINEAR]
-         + [(labs.check_kfold, *w) for w in WRONG_KFOLD])
+         + [(labs.check_kfold, *w) for w in WRONG_KFOLD]
+         + [(labs.check_cross_entropy_logit_grad, *w) for w in WRONG_LOGIT]
+         + [(labs.check_softmax_grads, *w) for w in WRONG_GRADS])
 
 
 def _numbers(values) -> set[str]:
@@ -388,14 +533,15 @@ def test_a_shape_error_is_named_with_the_input_shapes():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_square_inputs_tell_a_transpose_by_its_values(seed):
     """Where the shapes cannot tell (d_in = d_out), the values name the mistake."""
-    case = next(c for c in labs._linear_layer_cases(rng(seed)) if "square" in c.label)
-    judge = labs._judge_tuple(labs._LINEAR_LAYER)
+    cases = labs.matrix_calculus._linear_layer_cases(rng(seed))
+    case = next(c for c in cases if "square" in c.label)
+    judge = labs.engine._judge_tuple(labs.matrix_calculus._LINEAR_LAYER)
     X, W, G = case.args.values()
     assert judge(linear_numpy(X, W, G), case) is None
     assert "dX equals G W^T" in judge(_lin(dX=lambda X, W, G: G @ W.T)(X, W, G), case)
     assert "dW equals X^T G" in judge(_lin(dW=lambda X, W, G: X.T @ G)(X, W, G), case)
     dW = case.expected[0]  # the engine's own detector, without the catalogued mistake:
-    assert "M is the transpose" in labs._diagnose(dW.T, dW, case, labs.Output("M"))
+    assert "M is the transpose" in labs.engine._diagnose(dW.T, dW, case, labs.Output("M"))
 
 
 def test_exceptions_are_named_plainly():
@@ -412,6 +558,38 @@ def test_right_only_for_a_batch_of_one_is_said():
     result = labs.check_lsq_gradient(lambda t, P, y: P.T @ (P @ t - y), seed=0)
     assert "right for a batch of one (N = 1) but wrong for batches of N > 1" in result.message
     assert result.cases == 1
+
+
+@pytest.mark.parametrize("check", SOFTMAX_CHECKS)
+@pytest.mark.parametrize("seed", [0, 5])
+def test_softmax_cases_cover_the_edges(check, seed):
+    """A batch of one, K = 2, logits large enough to overflow exp, small entries."""
+    cases = CASES[check](rng(seed))
+    assert any(c.N == 1 for c in cases) and any(c.dims["K"] == 2 for c in cases)
+    logits = [c.args["Z"] if "Z" in c.args else c.args["X"] @ c.args["W"].T + c.args["b"]
+              for c in cases]
+    with np.errstate(over="ignore"):
+        assert any(not np.all(np.isfinite(np.exp(z))) for z in logits)
+    assert min(np.max(np.abs(z)) for z in logits) < 0.1
+    for c in cases:
+        y = c.args["y"]
+        assert y.dtype.kind == "i" and y.min() >= 0 and y.max() < c.dims["K"]
+    if check is labs.check_softmax_grads:
+        assert any(c.dims["d"] > c.N for c in cases)
+        assert any(c.dims["d"] == c.dims["K"] for c in cases)
+
+
+def test_an_overflow_is_not_blamed_on_the_batch_size():
+    def naive(Z, y):
+        return (_naive_probs(Z) - _Y(y, Z.shape[1])) / len(y)
+
+    result = labs.check_cross_entropy_logit_grad(naive, seed=0)
+    assert "1e+04" in result.message and "batch of one" not in result.message.split(")", 1)[1]
+
+
+def test_right_for_a_batch_of_one_only_is_said():
+    result = labs.check_cross_entropy_logit_grad(lambda Z, y: _P(Z) - _Y(y, Z.shape[1]), seed=0)
+    assert "right for a batch of one (N = 1) but wrong for batches of N > 1" in result.message
 
 
 # --- strict and lenient mode ----------------------------------------------------------
@@ -487,6 +665,9 @@ SCALED = {
     labs.check_quadratic_form_gradient: lambda c: lambda A, x: c * quad_numpy(A, x),
     labs.check_linear_layer_backward: lambda c: lambda X, W, G: (c * G.T @ X, G @ W,
                                                                  G.sum(axis=0)),
+    labs.check_cross_entropy_logit_grad: lambda c: lambda Z, y: c * logit_grad_numpy(Z, y),
+    labs.check_softmax_grads: lambda c: lambda X, W, b, y: (c * grads_numpy(X, W, b, y)[0],
+                                                            grads_numpy(X, W, b, y)[1]),
 }
 
 
@@ -526,3 +707,13 @@ def test_one_wrong_entry_is_detected(seed, i, delta):
         return g
 
     assert not labs.check_lsq_gradient(one_off, seed=seed).passed
+
+
+@given(seed=st.integers(0, 2**32), i=st.integers(0, 100), delta=st.floats(1e-6, 1e3))
+def test_one_wrong_logit_gradient_entry_is_detected(seed, i, delta):
+    def one_off(Z, y):
+        G = logit_grad_numpy(Z, y)
+        G.flat[i % G.size] += delta * np.linalg.norm(G)
+        return G
+
+    assert not labs.check_cross_entropy_logit_grad(one_off, seed=seed).passed

@@ -27,7 +27,8 @@ from dlnotes import losses, optim
 MODULES = ["cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
            "labs.matrix_calculus", "labs.classification", "landscapes", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
-           "widgets.regression", "widgets.matrix_calculus"]
+           "widgets.regression", "widgets.matrix_calculus", "widgets.classification",
+           "widgets.optimization"]
 
 rng = np.random.default_rng(0)
 X5 = rng.standard_normal((6, 2))
@@ -207,12 +208,40 @@ GOOD: dict[str, dict] = {
     "widgets.matrix_calculus.dimension_quiz": dict(),
     "widgets.matrix_calculus.draw_first_order": dict(ax=_ax, t=0.5, angle=30.0),
     "widgets.matrix_calculus.first_order_explorer": dict(),
+    "widgets.classification.softmax_numbers": dict(
+        logits=np.array([2.0, 1.0, 0.1]), temperature=1.0, true_class=0, shift=0.0,
+        method="stable", float32=False),
+    "widgets.classification.draw_softmax": dict(
+        ax=_ax, logits=np.array([2.0, 1.0, 0.1]), temperature=0.5, true_class=1, shift=100.0,
+        method="naive vs stable", float32=True),
+    "widgets.classification.softmax_explorer": dict(logits=np.array([2.0, 1.0, 0.1]),
+                                                    true_class=0),
+    "widgets.optimization.Run": None,  # a result record
+    "widgets.optimization.descent_run": dict(lr=0.1, kappa=10.0, angle=30.0,
+                                             start=np.array([1.0, 1.0]), tol=1e-10,
+                                             max_steps=200),
+    "widgets.optimization.draw_descent": dict(ax=_ax, lr=0.19, kappa=10.0, angle=0.0,
+                                              start=np.array([1.0, 1.0]), arrows=True,
+                                              tol=1e-10, max_steps=200),
+    "widgets.optimization.draw_descent_losses": dict(
+        ax=_ax, lrs=np.array([0.01, 0.21]), kappa=10.0, angle=0.0, start=np.array([1.0, 1.0]),
+        tol=1e-10, max_steps=200),
+    "widgets.optimization.descent_explorer": dict(tol=1e-10, max_steps=300),
+    "widgets.optimization.race_runs": dict(
+        surface="bowl", angle=45.0, optimizers=("GD", "Adam"), lr_scale=1.0, mu=0.9, rho=0.99,
+        beta1=0.9, beta2=0.999, bias_correction=True, steps=50, tol=1e-6),
+    "widgets.optimization.draw_race": dict(
+        ax=_ax, surface="Beale", angle=0.0, optimizers=("momentum", "RMSProp"), lr_scale=1.0,
+        mu=0.9, rho=0.99, beta1=0.9, beta2=0.999, bias_correction=False, steps=50, every=2,
+        tol=1e-6, legend=True),
+    "widgets.optimization.optimizer_race": dict(tol=1e-6, steps=200),
 }
 
 # Parameters that take any object by design.
 ANYTHING = {("plot.glue", "value")}
 # String parameters that choose among options (an unknown option must be refused).
-OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target", "reduction"}
+OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target", "reduction", "method",
+           "surface"}
 # String parameters that are free text.
 FREE_TEXT = {"xlabel", "ylabel", "title", "color", "fmt"}
 

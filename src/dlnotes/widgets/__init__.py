@@ -4,6 +4,12 @@ The pattern is in :mod:`dlnotes.widgets.core`; the explorers are grouped by
 topic and re-exported here, so a chapter writes ``widgets.line_fitter()``.
 """
 
+from dlnotes.widgets.classification import (
+    SOFTMAX_METHODS,
+    draw_softmax,
+    softmax_explorer,
+    softmax_numbers,
+)
 from dlnotes.widgets.core import ENV_VAR, explorer, live_panels, mode, small_multiples
 from dlnotes.widgets.matrix_calculus import (
     DERIVATIVE_MAPS,
@@ -18,6 +24,21 @@ from dlnotes.widgets.matrix_calculus import (
     layout_explorer,
     quiz_table,
     tensor_slice_explorer,
+)
+from dlnotes.widgets.optimization import (
+    DESCENT_LRS,
+    RACE_KAPPA,
+    RACE_OPTIMIZERS,
+    RACE_PAIRS,
+    RACE_SURFACES,
+    Run,
+    descent_explorer,
+    descent_run,
+    draw_descent,
+    draw_descent_losses,
+    draw_race,
+    optimizer_race,
+    race_runs,
 )
 from dlnotes.widgets.regression import (
     KFOLD_DEGREES,
@@ -35,4 +56,8 @@ __all__ = [
     "layout_explorer", "quiz_table", "tensor_slice_explorer",
     "KFOLD_DEGREES", "kfold_errors", "kfold_explorer", "line_fitter", "outlier_explorer",
     "polynomial_explorer",
+    "SOFTMAX_METHODS", "draw_softmax", "softmax_explorer", "softmax_numbers",
+    "DESCENT_LRS", "RACE_KAPPA", "RACE_OPTIMIZERS", "RACE_PAIRS", "RACE_SURFACES", "Run",
+    "descent_explorer", "descent_run", "draw_descent", "draw_descent_losses", "draw_race",
+    "optimizer_race", "race_runs",
 ]

@@ -16,7 +16,8 @@ is drawn, so a cell that works in print works live and vice versa.
 
 This module holds the pattern; the explorers themselves live beside it, one
 module per topic (:mod:`dlnotes.widgets.regression`,
-:mod:`dlnotes.widgets.matrix_calculus`).
+:mod:`dlnotes.widgets.matrix_calculus`, :mod:`dlnotes.widgets.classification`,
+:mod:`dlnotes.widgets.optimization`).
 """
 
 from __future__ import annotations
@@ -285,3 +286,15 @@ def live_panels(draw: Callable, controls: Mapping, ncols: int = 2,
         plt.show()
 
     return w.interactive(update, **controls)
+
+
+def _start_at(controls: dict, values: dict) -> dict:
+    """Live: the controls as ipywidgets that start at ``values`` (an abbreviation such as
+    ``(lo, hi, step)`` starts in the middle of its range). Static: ``controls`` as given."""
+    if mode() != "live":
+        return controls
+    import ipywidgets as w
+
+    return {name: bool(values[name]) if isinstance(spec, bool) else
+            w.interactive.widget_from_abbrev(spec, values[name])
+            for name, spec in controls.items()}

@@ -323,3 +323,30 @@ def test_bad_input_draws_nothing():
         plot.residual_segments(ax, [1, 2], [1, 2], 1, 0, kind="diagonal")
     assert not ax.images and not ax.lines and not ax.texts
     plt.close("all")
+
+
+@pytest.mark.parametrize("value, want", [
+    (np.float64(0.0399898), 0.0399898), (np.float32(2.5), 2.5), (np.int64(7), 7),
+    (np.array(1.25), 1.25), (np.bool_(True), True), (torch.tensor(3.5), 3.5),
+    (torch.tensor(4), 4), (1.5, 1.5), ("text", "text")])
+def test_glue_stores_numpy_and_torch_scalars_as_python_numbers(monkeypatch, value, want):
+    """myst-nb formats a glued number from its text/plain repr; numpy 2 writes
+    'np.float64(0.04)' there, which no format such as :.2f can parse."""
+    import myst_nb
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display=True: seen.update({name: v}))
+    plot.glue("x", value, display=False)
+    assert type(seen["x"]) is type(want) and seen["x"] == want
+    if isinstance(want, float):
+        assert float(repr(seen["x"])) == want
+
+
+def test_glue_keeps_arrays_as_they_are(monkeypatch):
+    import myst_nb
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display=True: seen.update({name: v}))
+    a = np.arange(3.0)
+    plot.glue("a", a, display=False)
+    assert seen["a"] is a

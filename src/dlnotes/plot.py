@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from dlnotes._checks import choice, float_array, integer, positive, real
+from dlnotes._checks import choice, float_array, integer, is_torch, positive, real
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order the book uses it.
 PALETTE = {
@@ -143,12 +143,15 @@ def glue(name: str, value, display: bool = True) -> None:
 
     In the book build this is myst-nb's ``glue``. In a kernel without myst-nb (a
     chapter notebook downloaded and run elsewhere) nothing is recorded, and the
-    value is shown if ``display`` is true, so the chapter still runs.
+    value is shown if ``display`` is true, so the chapter still runs. A NumPy
+    scalar, a 0-d array or a one-element torch tensor is stored as the Python
+    number it holds, so that a format such as ``:.3f`` applies to it.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {type(name).__name__} {name!r}")
     if not isinstance(display, bool):
         raise TypeError(f"display must be True or False, got {type(display).__name__}")
+    value = _plain_scalar(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -158,6 +161,15 @@ def glue(name: str, value, display: bool = True) -> None:
             show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def _plain_scalar(value):
+    """The Python number inside a NumPy scalar, 0-d array or 0-d torch tensor; else ``value``."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    if is_torch(value) and value.ndim == 0:
+        return value.item()
+    return value
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (3.4, 2.8),

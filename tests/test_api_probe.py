@@ -25,7 +25,9 @@ import pytest
 from dlnotes import losses, optim
 
 MODULES = ["cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
-           "labs.matrix_calculus", "labs.classification", "landscapes", "linreg", "losses",
+           "labs.matrix_calculus", "labs.classification", "labs.gradient_descent",
+           "labs.optimizers",
+           "landscapes", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus", "widgets.classification",
            "widgets.optimization"]
@@ -40,6 +42,27 @@ W23 = rng.standard_normal((2, 3))
 def _softmax_grads(X, W, b, y):
     G = (losses.softmax(X @ W.T + b) - losses.one_hot(y, W.shape[0])) / len(y)
     return G.T @ X, G.sum(0)
+
+
+def _step_sizes(H):
+    lam = np.linalg.eigvalsh(H)
+    return 2 / lam[-1], 2 / (lam[0] + lam[-1]), (lam[-1] - lam[0]) / (lam[-1] + lam[0])
+
+
+def _epoch_batches(n, batch_size):
+    order = np.random.default_rng().permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _adam_step(theta, g, m, s, t, lr, beta1, beta2, eps):
+    m, s = beta1 * m + (1 - beta1) * g, beta2 * s + (1 - beta2) * g * g
+    m_hat, s_hat = m / (1 - beta1**t), s / (1 - beta2**t)
+    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
+def _clip_grad_norm(gW, gb, c):
+    scale = min(1.0, c / np.sqrt((gW**2).sum() + (gb**2).sum()))
+    return gW * scale, gb * scale
 
 
 def _sq(x):
@@ -144,6 +167,21 @@ GOOD: dict[str, dict] = {
     "labs.classification.check_cross_entropy_logit_grad": dict(
         fn=lambda Z, y: (losses.softmax(Z) - losses.one_hot(y, Z.shape[1])) / len(y), seed=0),
     "labs.classification.check_softmax_grads": dict(fn=_softmax_grads, seed=0),
+    "labs.gradient_descent.check_step_sizes": dict(fn=_step_sizes, seed=0),
+    "labs.gradient_descent.check_epoch_batches": dict(fn=_epoch_batches, seed=0),
+    "labs.optimizers.check_adam_step": dict(fn=_adam_step, seed=0),
+    "labs.optimizers.check_nesterov_step": dict(
+        fn=lambda phi, v, g, lr, mu: (phi + mu * (mu * v - lr * g) - lr * g, mu * v - lr * g),
+        seed=0),
+    "labs.optimizers.check_clip_grad_norm": dict(fn=_clip_grad_norm, seed=0),
+    "optim.heavy_ball_rate": dict(lr_curvature=np.array([1.0, 3.9]), momentum=0.9),
+    "optim.tuned_heavy_ball": dict(lam_min=1.0, lam_max=50.0),
+    "optim.effective_step": dict(optimizer=optim.Adam(0.1), grads=np.ones(5)),
+    "optim.ema": dict(iterates=np.arange(6.0).reshape(3, 2), beta=0.9),
+    "data.minibatches": dict(n=10, batch_size=3, seed=0, shuffle=True, drop_last=False),
+    "landscapes.double_well": dict(),
+    "landscapes.condition_number": dict(H=np.array([[2.0, 1.0], [1.0, 3.0]])),
+    "landscapes.random_unit_vectors": dict(n=4, dim=3, seed=0),
     "labs.engine.LabResult": None,  # records: the result, and the pieces a new lab is written from
     "labs.engine.Case": None,
     "labs.engine.Mistake": None,

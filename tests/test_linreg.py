@@ -231,7 +231,7 @@ def test_gaussian_nll_sigma_minimiser_is_mean_squared_residual(rent_std):
     assert abs(g.item()) <= 1e-10 * len(y)
 
 
-def test_gaussian_nll_matches_scipy_norm_logpdf():
+def test_gaussian_nll_matches_scipy_norm_logpdf_on_one_example():
     from scipy.stats import norm
 
     P = lr.design_matrix(X4)

@@ -1,5 +1,6 @@
 """Data sets: small synthetic ones generated from a seed, and scikit-learn's
-bundled digits (no network). Standardisation with training statistics only.
+bundled digits (no network). Standardisation with training statistics only,
+and the minibatches of one epoch of stochastic gradient descent.
 
 ``seed`` means what it means everywhere in dlnotes: an int >= 0 gives the same
 data on every call, ``None`` fresh randomness from the operating system.
@@ -394,3 +395,43 @@ def split(X, y, val=0.15, test=0.15, seed: int | None = 0
     parts = train_val_test_split(X.shape[0], val=val, test=test, seed=seed)
     return {name: (_rows(X, idx), _rows(y, idx))
             for name, idx in zip(("train", "val", "test"), parts)}
+
+
+# --- minibatches: one epoch of stochastic gradient descent ---------------------------------
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r:.60}")
+    return bool(value)
+
+
+def minibatches(n: int, batch_size: int, seed: int | None = 0, *, shuffle: bool = True,
+                drop_last: bool = False) -> list[np.ndarray]:
+    """The index batches of one epoch over ``n`` examples, as SGD visits them.
+
+    With ``shuffle=True`` the indices ``0, ..., n - 1`` are put in one random
+    order (``seed``: int >= 0 for the same order every call, None for a fresh
+    one) and cut into consecutive batches of ``batch_size``; with
+    ``shuffle=False`` they stay in stored order (the mistake of chapter 04's
+    class-sorted experiment). Every index appears exactly once (sampling
+    without replacement), and there are ``ceil(n / batch_size)`` batches, the
+    last holding the ``n mod batch_size`` left-over examples when that is not
+    0. ``drop_last=True`` leaves that short batch out, as PyTorch's
+    ``DataLoader(drop_last=True)`` does, so that every batch has
+    ``batch_size`` examples; it needs ``batch_size <= n``.
+
+    ``n`` >= 1, ``batch_size`` >= 1 (``batch_size >= n`` gives one full batch).
+    Returns a list of 1-D int64 arrays; call it once per epoch, with a new
+    seed, to reshuffle.
+    """
+    n = integer(n, "n", 1)
+    batch_size = integer(batch_size, "batch_size", 1)
+    gen = rng(seed)  # checked even when unused, so that a bad seed never passes silently
+    shuffle, drop_last = _flag(shuffle, "shuffle"), _flag(drop_last, "drop_last")
+    if drop_last and batch_size > n:
+        raise ValueError(f"batch_size must be <= n = {n} with drop_last=True (otherwise the "
+                         f"epoch has no full batch and nothing to train on), got {batch_size}")
+    order = gen.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+    stop = n - n % batch_size if drop_last else n
+    return [order[i:i + batch_size].astype(np.int64) for i in range(0, stop, batch_size)]

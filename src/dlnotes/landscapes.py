@@ -4,11 +4,15 @@ Chapters 04 and 05 run gradient descent and its variants on small surfaces
 whose shape is known exactly: a quadratic bowl of chosen condition number
 ``kappa`` (the ratio of its largest to its smallest Hessian eigenvalue) and
 rotation, Rosenbrock's curved valley, Beale's flat plateaus, Himmelblau's four
-minima, and saddles. Each is a :class:`Landscape` built by a constructor
+minima, saddles, and a double well whose trap becomes a detour in two
+dimensions. Each is a :class:`Landscape` built by a constructor
 (:func:`quadratic`, :func:`rosenbrock`, :func:`beale`, :func:`himmelblau`,
-:func:`saddle`) and answers three questions at a point ``x``: the value
-``f(x)``, the gradient (denominator layout: the shape of ``x``) and the
-Hessian. It also carries its known minimizers and a suggested plotting window.
+:func:`saddle`, :func:`double_well`) and answers three questions at a point
+``x``: the value ``f(x)``, the gradient (denominator layout: the shape of
+``x``) and the Hessian. It also carries its known minimizers and a suggested
+plotting window. Two helpers serve the theory of chapter 04:
+:func:`condition_number` of a symmetric positive definite matrix, and
+:func:`random_unit_vectors` (uniform directions, for steepest-descent checks).
 
 Points. ``x`` is one point, shape ``(d,)``, or a batch of points with the
 coordinates in the last axis, shape ``(..., d)`` (a grid for a contour plot is
@@ -44,8 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from dlnotes._checks import (all_finite, choice, float_array, is_torch, positive, real,
-                             same_kind, to_numpy)
+from dlnotes._checks import (all_finite, choice, float_array, integer, is_torch, positive,
+                             real, rng, same_kind, to_numpy)
 
 _FMAX = float(np.finfo(np.float64).max)
 
@@ -427,3 +431,104 @@ def saddle(kind: str = "quadratic") -> Landscape:
     kind = choice(kind, "kind", tuple(_SADDLES))
     name, bounds, value, grad, hessian = _SADDLES[kind]()
     return _two_d(name, bounds, [], value, grad, hessian)
+
+
+# --- going around the hill ------------------------------------------------------------------
+
+_WELL_WIDTH = 0.98  # the Gaussian bump's e^(-w1^2 / 0.98)
+# The one minimizer, refined by Newton's method in 50-digit arithmetic (mpmath).
+_DOUBLE_WELL_MINIMUM = (-0.9456395393319063, 0.6022885036482106)
+
+
+def _exp(a):
+    return torch.exp(a) if is_torch(a) else np.exp(a)
+
+
+def double_well() -> Landscape:
+    """A double well whose trap disappears in two dimensions (chapter 04).
+
+    ``f(w1, w2) = (w1^2 - 1)^2 + 0.3 w1 - 1.5 w2 exp(-w1^2 / 0.98) + w2^2 / 2``.
+    The slice ``w2 = 0`` is a tilted one-dimensional double well with a local
+    minimum near ``w1 = 0.960`` (``f`` about 0.294) and a lower one near
+    ``w1 = -1.04``. In the plane the point ``(0.960, 0)`` is not critical (its
+    gradient along ``w2`` is about -0.586), and the function has a single
+    minimizer, about ``(-0.946, 0.602)`` with ``f`` about -0.4539: the extra
+    dimension turns the trap into a detour. Window ``[-2, 2] x [-1.5, 2]``.
+    """
+    s = _WELL_WIDTH
+
+    def parts(x):
+        u, v = _xy(x)
+        return u, v, _exp(-(u * u) / s)
+
+    def value(x):
+        u, v, e = parts(x)
+        q = u * u - 1
+        return q * q + 0.3 * u - 1.5 * v * e + 0.5 * v * v
+
+    def grad(x):
+        u, v, e = parts(x)
+        return _stack([4 * u * (u * u - 1) + 0.3 + (3 / s) * u * v * e, v - 1.5 * e], -1)
+
+    def hessian(x):
+        u, v, e = parts(x)
+        h11 = 12 * u * u - 4 + (3 / s) * v * e * (1 - 2 * u * u / s)
+        return _matrix(h11, (3 / s) * u * e, _full(u, 1.0))
+
+    return _two_d("double well with a detour", ((-2.0, 2.0), (-1.5, 2.0)),
+                  [_DOUBLE_WELL_MINIMUM], value, grad, hessian)
+
+
+# --- helpers for the theory of chapter 04 ---------------------------------------------------
+
+
+def condition_number(H) -> float:
+    """The condition number ``kappa = lambda_max / lambda_min`` of a symmetric positive
+    definite matrix, such as the Hessian of a quadratic bowl or ``X^T X / N``.
+
+    ``H``: (P, P), real, finite, symmetric (to a relative 1e-10 of its largest entry;
+    a NumPy array, a list or a tensor). Returns a float >= 1. The eigenvalues are
+    computed after scaling ``H`` by a power of two, so entries from 1e-150 to 1e150
+    give the same answer. Raises ValueError when ``H`` is not positive definite to
+    working precision: when its smallest eigenvalue is at most ``P * eps`` (2.2e-16)
+    times its largest, and gradient descent on ``1/2 x^T H x`` has no finite rate.
+    """
+    A = float_array(H, "H", ndim=(2,))
+    P = A.shape[0]
+    if A.shape != (P, P):
+        raise ValueError(f"H must be a square matrix (P, P), got shape {A.shape}")
+    top = float(np.max(np.abs(A)))
+    if top == 0:
+        raise ValueError("H must be positive definite, got the zero matrix")
+    A = np.ldexp(A, -math.frexp(top)[1])  # exact scaling: entries now below 1 in size
+    asym = float(np.max(np.abs(A - A.T)))
+    if asym > 1e-10 * float(np.max(np.abs(A))):
+        raise ValueError(f"H must be symmetric (a Hessian is), got entries that differ from "
+                         f"their transposes by up to {asym * 2.0 ** math.frexp(top)[1]:.2e}")
+    lam = np.linalg.eigvalsh((A + A.T) / 2)
+    if lam[0] <= P * np.finfo(np.float64).eps * lam[-1]:
+        raise ValueError(f"H must be positive definite, got smallest eigenvalue "
+                         f"{lam[0] * 2.0 ** math.frexp(top)[1]:.3e} against largest "
+                         f"{lam[-1] * 2.0 ** math.frexp(top)[1]:.3e} (indefinite, singular "
+                         f"or singular to working precision): its condition number is "
+                         f"infinite or undefined")
+    return float(lam[-1] / lam[0])
+
+
+def random_unit_vectors(n: int, dim: int, seed: int | None = 0) -> np.ndarray:
+    """``n`` directions drawn uniformly from the unit sphere in ``R^dim``, one a row.
+
+    Each row is a standard normal vector divided by its length (the normal
+    distribution is rotation invariant, so the direction is uniform). ``n`` >= 1,
+    ``dim`` >= 1; ``seed``: int >= 0 (the same directions every call) or None
+    (fresh ones). Returns a float64 array of shape (n, dim) whose rows have norm 1.
+    """
+    n, dim = integer(n, "n", 1), integer(dim, "dim", 1)
+    gen = rng(seed)
+    u = gen.standard_normal((n, dim))
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    while np.any(norms == 0):  # probability zero, but a zero row has no direction
+        bad = norms[:, 0] == 0
+        u[bad] = gen.standard_normal((int(bad.sum()), dim))
+        norms = np.linalg.norm(u, axis=1, keepdims=True)
+    return u / norms

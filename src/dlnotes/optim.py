@@ -49,6 +49,15 @@ Clipping: :func:`clip_grad_norm` (global norm, as
 ``torch.nn.utils.clip_grad_norm_``) and :func:`clip_grad_value`, both
 returning new arrays. :func:`trajectory` runs an optimizer on a function of a
 vector and returns the iterates, for contour plots.
+
+Analysis (chapter 05): :func:`heavy_ball_rate` is the convergence rate of
+momentum along one eigendirection of a quadratic (below 1 exactly when
+``0 < lr * curvature < 2 (1 + momentum)``), :func:`tuned_heavy_ball` Polyak's
+best ``(lr, momentum)`` for a range of curvatures, :func:`effective_step` the
+step sizes an optimizer takes for a given gradient sequence (bias correction,
+AdaGrad's decay, RMSProp's start-up), and :func:`ema` the exponential moving
+average of iterates (parameter averaging, as
+``torch.optim.swa_utils.AveragedModel`` with ``get_ema_multi_avg_fn``).
 """
 
 from __future__ import annotations
@@ -686,3 +695,175 @@ def clip_grad_value(grads, clip_value: float):
     c = positive(clip_value, "clip_value")
     out = [g.detach().clamp(-c, c) if is_torch(g) else np.clip(g, -c, c) for g in gs]
     return out[0] if single else out
+
+
+# --- analysis of optimizers (chapter 05) ---------------------------------------------------
+
+
+def _unit_array(a, name: str):
+    """``a`` (number, list, NumPy array or tensor) with every entry in [0, 1)."""
+    if is_torch(a):
+        (a,) = same_kind(name, a)
+        bad = bool(((a < 0) | (a >= 1)).any())
+    else:
+        a = float_array(a, name, allow_empty=True)
+        bad = bool(np.any((a < 0) | (a >= 1)))
+    if bad:
+        raise ValueError(f"{name} must be in [0, 1) (every entry), got values from "
+                         f"{float(a.min())!r} to {float(a.max())!r}")
+    return a
+
+
+def heavy_ball_rate(lr_curvature, momentum):
+    """The convergence rate of momentum (the heavy ball) along one eigendirection
+    of a quadratic: the largest ``|r|`` over the roots of
+    ``r^2 - (1 + mu - eta lambda) r + mu = 0``.
+
+    ``lr_curvature``: ``eta * lambda``, the learning rate times the curvature
+    (a Hessian eigenvalue), any finite real number or array; ``momentum``:
+    ``mu`` in [0, 1), a number or an array broadcastable with it. The error in
+    that direction shrinks like ``rate ** t``: the rate is below 1 exactly when
+    ``0 < eta lambda < 2 (1 + mu)``; it equals ``sqrt(mu)`` where the roots are
+    complex, ``(1 - sqrt(mu))^2 < eta lambda < (1 + sqrt(mu))^2``; with
+    ``mu = 0`` it is gradient descent's ``|1 - eta lambda|``. Returns a float
+    for scalar input, else an array of the broadcast shape: NumPy (float64) for
+    NumPy input, a tensor of the input's dtype and device for tensors (both
+    arguments tensors, or one a Python number). Computed without forming
+    ``(eta lambda)^2``, so it stays finite for every finite input.
+    """
+    torch_kind = is_torch(lr_curvature) or is_torch(momentum)
+    if torch_kind:
+        ref = lr_curvature if is_torch(lr_curvature) else momentum
+        if not ref.is_floating_point():
+            ref = ref.to(torch.float64)
+        lr_curvature, momentum = (x if is_torch(x) else
+                                  _tensor_like(x, ref, n) for x, n in
+                                  ((lr_curvature, "lr_curvature"), (momentum, "momentum")))
+        a, mu = same_kind("lr_curvature, momentum", lr_curvature, momentum)
+        mu = _unit_array(mu, "momentum")
+        xp = torch
+    else:
+        scalar = np.ndim(lr_curvature) == 0 and np.ndim(momentum) == 0
+        a = float_array(lr_curvature, "lr_curvature", allow_empty=True)
+        mu = _unit_array(momentum, "momentum")
+        xp = np
+    try:
+        a, mu = xp.broadcast_tensors(a, mu) if xp is torch else np.broadcast_arrays(a, mu)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"lr_curvature and momentum must broadcast together, got shapes "
+                         f"{tuple(a.shape)} and {tuple(mu.shape)}") from None
+    b = xp.abs((1 - a) + mu)  # |1 + mu - eta lambda|: the sum of the two roots, in size
+    root_mu = xp.sqrt(mu)
+    # real roots where b >= 2 sqrt(mu): the larger in size is b/2 (1 + sqrt(1 - 4 mu / b^2));
+    # 4 mu / b^2 is formed as (2 sqrt(mu) / b)^2, which cannot overflow
+    ratio = xp.where(b > 0, 2 * root_mu / xp.where(b > 0, b, 1), 0 * b)
+    real_root = b / 2 * (1 + xp.sqrt(xp.clip(1 - ratio * ratio, 0, None)))
+    rate = xp.where(b >= 2 * root_mu, real_root, root_mu)
+    if xp is np:
+        return float(rate) if scalar else rate
+    return rate
+
+
+def _tensor_like(x, ref, name: str):
+    value = float_array(x, name, allow_empty=True)
+    return torch.as_tensor(value, dtype=ref.dtype, device=ref.device)
+
+
+def tuned_heavy_ball(lam_min: float, lam_max: float) -> tuple[float, float]:
+    """Polyak's tuned heavy ball for curvatures in ``[lam_min, lam_max]``.
+
+    ``0 < lam_min <= lam_max``, finite. Returns ``(lr, momentum)`` with
+    ``lr = 4 / (sqrt(lam_max) + sqrt(lam_min))^2`` and
+    ``momentum = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2``,
+    ``kappa = lam_max / lam_min``: the choice that puts both extreme
+    eigenvalues on the edge of the complex-root region, so that every
+    direction converges at the rate ``sqrt(momentum)``, against gradient
+    descent's best ``(kappa - 1) / (kappa + 1)``. For ``kappa`` beyond about
+    1e32 the momentum rounds to 1.0 (a rate of 1: no convergence in float64).
+    """
+    lo, hi = positive(lam_min, "lam_min"), positive(lam_max, "lam_max")
+    if lo > hi:
+        raise ValueError(f"lam_min must be <= lam_max = {hi!r}, got {lo!r}")
+    a, b = math.sqrt(lo), math.sqrt(hi)
+    lr = (2 / (a + b)) ** 2  # not 4 / (a + b)^2, which overflows near the float64 maximum
+    momentum = ((b - a) / (b + a)) ** 2
+    return lr, momentum
+
+
+def effective_step(optimizer, grads):
+    """Step sizes ``|delta theta_t| / lr`` of ``optimizer`` for a given gradient sequence.
+
+    ``optimizer``: a :class:`Optimizer` (a fresh copy with its hyperparameters
+    is stepped; the object passed in is untouched); ``grads``: the gradients
+    ``g_1, ..., g_T`` in order, shape ``(T,)`` for one coordinate or ``(T, d)``
+    (NumPy or a floating torch tensor, finite, T >= 1). The parameter is held
+    at 0 before every step, so the result shows what the optimizer's state
+    does to the gradient (bias correction, AdaGrad's decay, RMSProp's start-up)
+    and not where the parameter is; a weight decay therefore contributes
+    nothing. Returns the ratios, shape of ``grads``, in its kind, dtype and
+    device: 1 everywhere for plain SGD with ``|g| = 1``.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a dlnotes.optim optimizer (SGD, AdaGrad, RMSProp, "
+                        f"Adam, AdamW), got {type(optimizer).__name__} {_describe(optimizer)}")
+    if is_torch(grads):
+        if not grads.is_floating_point():
+            raise TypeError(f"grads must be a floating tensor, got dtype {grads.dtype}")
+        gs = grads.detach()
+        if not _finite(gs, True):
+            raise ValueError("grads must be finite, got NaN or inf entries")
+    else:
+        keep = isinstance(grads, np.ndarray) and grads.dtype.kind == "f"  # float32 stays
+        gs = float_array(grads, "grads", allow_empty=True)
+        gs = grads if keep else gs
+    if gs.ndim not in (1, 2) or 0 in tuple(gs.shape):
+        raise ValueError(f"grads must be a non-empty (T,) or (T, d) sequence of gradients, got "
+                         f"shape {tuple(gs.shape)}")
+    opt = copy.copy(optimizer)
+    opt.reset()
+    if opt.lr <= 0:
+        raise ValueError(f"optimizer.lr must be > 0 to measure steps in units of it, got "
+                         f"{opt.lr!r}")
+    rows = gs.reshape(gs.shape[0], -1)  # (T, d); one coordinate becomes d = 1
+    out = rows.clone() if is_torch(rows) else np.empty_like(rows)
+    p = torch.zeros_like(rows[0]) if is_torch(rows) else np.zeros_like(rows[0])
+    for t in range(rows.shape[0]):
+        p[...] = 0
+        opt.step(p, rows[t])
+        out[t] = p.abs() / opt.lr if is_torch(p) else np.abs(p) / opt.lr
+    return out.reshape(gs.shape)
+
+
+def ema(iterates, beta: float):
+    """The exponential moving average of a sequence of iterates.
+
+    ``iterates``: shape ``(T, ...)``, the iterates ``theta_0, ..., theta_{T-1}``
+    along the first axis (NumPy or a floating torch tensor, finite, T >= 1);
+    ``beta`` in [0, 1), the weight kept by the average (0.99 to 0.9999 in
+    practice; 0 returns the iterates themselves). Returns the averages
+    ``avg_0 = theta_0``, ``avg_t = beta avg_{t-1} + (1 - beta) theta_t``, of the
+    shape, kind, dtype and device of ``iterates``: the same numbers as
+    ``torch.optim.swa_utils.AveragedModel`` with ``get_ema_multi_avg_fn(beta)``,
+    updated once per iterate. Starting at ``theta_0`` (not at 0) needs no bias
+    correction.
+    """
+    beta = _unit(beta, "beta")
+    if is_torch(iterates):
+        if not iterates.is_floating_point():
+            raise TypeError(f"iterates must be a floating tensor, got dtype {iterates.dtype}")
+        xs = iterates.detach()
+        if not _finite(xs, True):
+            raise ValueError("iterates must be finite, got NaN or inf entries")
+        out = xs.clone()
+    else:
+        keep = isinstance(iterates, np.ndarray) and iterates.dtype.kind == "f"
+        xs = iterates if keep else float_array(iterates, "iterates")
+        if keep and not _finite(xs, False):
+            raise ValueError("iterates must be finite, got NaN or inf entries")
+        out = xs.copy()
+    if xs.ndim == 0 or xs.shape[0] == 0:
+        raise ValueError(f"iterates must be a non-empty sequence (T, ...) with the iterates "
+                         f"along the first axis, got shape {tuple(xs.shape)}")
+    for t in range(1, xs.shape[0]):
+        out[t] = beta * out[t - 1] + (1 - beta) * xs[t]
+    return out

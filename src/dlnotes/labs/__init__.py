@@ -20,10 +20,14 @@ everywhere in dlnotes: an int >= 0 draws the same cases every time, ``None``
 
 from dlnotes.labs.classification import check_cross_entropy_logit_grad, check_softmax_grads
 from dlnotes.labs.engine import ENV_VAR, Case, LabResult, Mistake, Output
+from dlnotes.labs.gradient_descent import check_epoch_batches, check_step_sizes
 from dlnotes.labs.matrix_calculus import check_linear_layer_backward, check_quadratic_form_gradient
+from dlnotes.labs.optimizers import check_adam_step, check_clip_grad_norm, check_nesterov_step
 from dlnotes.labs.regression import check_kfold, check_lsq_gradient, check_normal_equations
 
 __all__ = ["ENV_VAR", "Case", "LabResult", "Mistake", "Output",
            "check_lsq_gradient", "check_normal_equations", "check_kfold",
            "check_quadratic_form_gradient", "check_linear_layer_backward",
-           "check_cross_entropy_logit_grad", "check_softmax_grads"]
+           "check_cross_entropy_logit_grad", "check_softmax_grads",
+           "check_step_sizes", "check_epoch_batches",
+           "check_adam_step", "check_nesterov_step", "check_clip_grad_norm"]

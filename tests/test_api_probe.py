@@ -22,15 +22,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dlnotes import losses, optim
+from dlnotes import autodiff, layers, losses, optim
 
-MODULES = ["cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
+MODULES = ["autodiff", "cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
            "labs.matrix_calculus", "labs.classification", "labs.gradient_descent",
            "labs.optimizers",
-           "landscapes", "linreg", "losses",
+           "landscapes", "layers", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus", "widgets.classification",
-           "widgets.optimization"]
+           "widgets.optimization", "widgets.backprop"]
 
 rng = np.random.default_rng(0)
 X5 = rng.standard_normal((6, 2))
@@ -178,6 +178,37 @@ GOOD: dict[str, dict] = {
     "optim.tuned_heavy_ball": dict(lam_min=1.0, lam_max=50.0),
     "optim.effective_step": dict(optimizer=optim.Adam(0.1), grads=np.ones(5)),
     "optim.ema": dict(iterates=np.arange(6.0).reshape(3, 2), beta=0.9),
+    "autodiff.Value": dict(data=2.0, label="x"),
+    "autodiff.topological_order": dict(root=autodiff.Value(2.0) * 3.0),
+    "autodiff.zero_grad": dict(root=autodiff.Value(2.0) * 3.0),
+    "autodiff.draw_graph": dict(root=autodiff.Value(2.0, "x").exp(), ax=_ax),
+    "widgets.backprop.BackpropStep": None,  # a result record
+    "widgets.backprop.backprop_graph": dict(example="sigmoid neuron", values={"w0": 1.0}),
+    "widgets.backprop.backprop_steps": dict(root=autodiff.Value(2.0) * 3.0),
+    "widgets.backprop.draw_backprop": dict(ax=_ax, example="max(x y, z) + x", step=3,
+                                           values={"x": 1.0}),
+    "widgets.backprop.backprop_explorer": dict(example="(x + y) z", values={"y": -1.5}),
+    "layers.Module": None,  # the base class
+    "layers.Linear": dict(d_in=3, d_out=2, seed=0, init="xavier", like=None),
+    "layers.ReLU": dict(),
+    "layers.LeakyReLU": dict(negative_slope=0.1),
+    "layers.Sigmoid": dict(),
+    "layers.Tanh": dict(),
+    "layers.ELU": dict(alpha=1.0),
+    "layers.GELU": dict(),
+    "layers.SiLU": dict(),
+    "layers.Softplus": dict(),
+    "layers.Identity": dict(),
+    "layers.SoftmaxCrossEntropy": dict(),
+    "layers.Sequential": None,  # takes its modules positionally: probed in test_layers.py
+    "layers.mlp": dict(sizes=[3, 4, 2], activation="tanh", seed=0, init="xavier", like=None),
+    "layers.to_torch": dict(model=layers.mlp([2, 3, 3], seed=0)),
+    "layers.train_epoch": dict(model=layers.mlp([2, 3, 3], seed=0),
+                               loss=layers.SoftmaxCrossEntropy(), optimizer=optim.SGD(lr=0.1),
+                               X=X5, y=np.array([0, 1, 2, 0, 1, 2]), batch_size=4, seed=0),
+    "layers.predict": dict(model=layers.mlp([2, 3, 3], seed=0), X=X5),
+    "layers.accuracy": dict(model=layers.mlp([2, 3, 3], seed=0), X=X5,
+                            y=np.array([0, 1, 2, 0, 1, 2])),
     "data.minibatches": dict(n=10, batch_size=3, seed=0, shuffle=True, drop_last=False),
     "landscapes.double_well": dict(),
     "landscapes.condition_number": dict(H=np.array([[2.0, 1.0], [1.0, 3.0]])),
@@ -279,7 +310,7 @@ GOOD: dict[str, dict] = {
 ANYTHING = {("plot.glue", "value")}
 # String parameters that choose among options (an unknown option must be refused).
 OPTIONS = {"layout", "order", "kind", "view", "name", "map", "target", "reduction", "method",
-           "surface"}
+           "surface", "example"}
 # String parameters that are free text.
 FREE_TEXT = {"xlabel", "ylabel", "title", "color", "fmt"}
 

@@ -59,3 +59,60 @@ def test_the_loop_and_the_vectorised_loss_agree():
     Phi, theta = np.column_stack([np.ones(40), x]), np.array([0.3, -1.2])
     want = np.sum((y - Phi @ theta) ** 2) / (2 * len(y))
     assert bench.loss_loop(theta, Phi, y) == pytest.approx(want, rel=1e-12)
+
+
+def _reference_epoch(W1, b1, W2, b2, X, y, bench, seed):
+    """One epoch of a ReLU MLP with torch autograd and torch.optim, written out here."""
+    from dlnotes import data
+
+    params = [torch.tensor(a, requires_grad=True) for a in (W1, b1, W2, b2)]
+    opt = torch.optim.SGD(params, lr=bench.LR, momentum=bench.MOMENTUM)
+    X, y, total = torch.tensor(X), torch.tensor(y), 0.0
+    for idx in data.minibatches(len(y), bench.BATCH, seed):
+        opt.zero_grad()
+        h = torch.relu(X[idx] @ params[0].T + params[1])
+        loss = F.cross_entropy(h @ params[2].T + params[3], y[idx])
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total / len(y), [p.detach().numpy() for p in params]
+
+
+def test_mlp_epoch_variants_agree_with_an_independent_reference():
+    from dlnotes import layers
+
+    bench = _load("mlp_epoch")
+    gen = np.random.default_rng(0)
+    X, y = gen.standard_normal((70, 4)), gen.integers(0, 3, 70)  # batches of 32, 32 and 6
+    start = [p.copy() for p in layers.mlp([4, 5, 3], seed=0).parameters()]
+    want_loss, want_params = _reference_epoch(*start, X, y, bench, seed=2)
+    results = bench.one_epoch_each(bench.variants(X, y, sizes=[4, 5, 3]), seed=2)
+    assert set(results) == {"numpy", "torch (cpu)", "torch.nn autograd (cpu)"}
+    for name, (loss, params) in results.items():
+        assert loss == pytest.approx(want_loss, rel=1e-12), name
+        for got, want in zip(params, want_params):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    bench.agree(results)
+    (name, (loss, params)), *_ = results.items()
+    with pytest.raises(AssertionError):  # the benchmark's own check can fail
+        bench.agree(dict(results, other=(loss * (1 + 1e-8), params)))
+
+
+def test_mlp_epoch_data_are_standardised_digits():
+    bench = _load("mlp_epoch")
+    X, y = bench.digits()
+    assert X.shape == (len(y), 64) and np.all(np.abs(X.mean(0)) < 1e-12)
+    assert np.all((np.abs(X.std(0) - 1) < 1e-12) | (X.std(0) == 0))
+
+
+@pytest.mark.cuda
+def test_mlp_epoch_variants_agree_on_cuda():
+    from dlnotes.device import device
+
+    bench = _load("mlp_epoch")
+    gen = np.random.default_rng(1)
+    X, y = gen.standard_normal((70, 4)), gen.integers(0, 3, 70)
+    cpu = bench.one_epoch_each(bench.variants(X, y, sizes=[4, 5, 3]), seed=0)
+    gpu = bench.one_epoch_each(bench.variants(X, y, device("cuda"), sizes=[4, 5, 3]), seed=0)
+    assert set(gpu) == {"torch (cuda)", "torch.nn autograd (cuda)"}
+    bench.agree(dict(cpu, **gpu), rtol=1e-9)

@@ -26,7 +26,7 @@ from dlnotes import autodiff, layers, losses, optim
 
 MODULES = ["autodiff", "cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
            "labs.matrix_calculus", "labs.classification", "labs.gradient_descent",
-           "labs.optimizers",
+           "labs.optimizers", "labs.backprop",
            "landscapes", "layers", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus", "widgets.classification",
@@ -63,6 +63,14 @@ def _adam_step(theta, g, m, s, t, lr, beta1, beta2, eps):
 def _clip_grad_norm(gW, gb, c):
     scale = min(1.0, c / np.sqrt((gW**2).sum() + (gb**2).sum()))
     return gW * scale, gb * scale
+
+
+def _mlp_backward(X, y, W1, b1, W2, b2):
+    S1 = X @ W1.T + b1
+    H1 = np.maximum(S1, 0)
+    G2 = (losses.softmax(H1 @ W2.T + b2) - losses.one_hot(y, W2.shape[0])) / len(y)
+    G1 = (G2 @ W2) * (S1 > 0)
+    return G1.T @ X, G1.sum(0), G2.T @ H1, G2.sum(0)
 
 
 def _sq(x):
@@ -209,6 +217,10 @@ GOOD: dict[str, dict] = {
     "layers.predict": dict(model=layers.mlp([2, 3, 3], seed=0), X=X5),
     "layers.accuracy": dict(model=layers.mlp([2, 3, 3], seed=0), X=X5,
                             y=np.array([0, 1, 2, 0, 1, 2])),
+    "labs.backprop.check_graph_backward": dict(
+        fn=lambda x, y, z, g: (g * ((x * y > z) * y + 1), g * (x * y > z) * x, g * (x * y <= z)),
+        seed=0),
+    "labs.backprop.check_mlp_backward": dict(fn=_mlp_backward, seed=0),
     "data.minibatches": dict(n=10, batch_size=3, seed=0, shuffle=True, drop_last=False),
     "landscapes.double_well": dict(),
     "landscapes.condition_number": dict(H=np.array([[2.0, 1.0], [1.0, 3.0]])),

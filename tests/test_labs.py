@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+import test_labs_backprop
 import test_labs_gradient_descent
 import test_labs_optimizers
 from dlnotes import labs
@@ -199,6 +200,7 @@ SOFTMAX_CHECKS = [labs.check_cross_entropy_logit_grad, labs.check_softmax_grads]
 # files; the contract every lab meets is tested here, over all of them.
 RIGHT.update(test_labs_gradient_descent.RIGHT)
 RIGHT.update(test_labs_optimizers.RIGHT)
+RIGHT.update(test_labs_backprop.RIGHT)
 RIGHT_PAIRS = [(check, fn) for check, fns in RIGHT.items() for fn in fns]
 IDS = [f"{c.__name__}-{f.__name__}" for c, f in RIGHT_PAIRS]
 CASES = {  # the private case generators, to look for leaked reference values
@@ -210,6 +212,7 @@ CASES = {  # the private case generators, to look for leaked reference values
     labs.check_softmax_grads: labs.classification._softmax_grads_cases,
     labs.check_step_sizes: labs.gradient_descent._step_size_cases,
     **test_labs_optimizers.CASES,
+    **test_labs_backprop.CASES,
 }
 
 
@@ -488,7 +491,8 @@ WRONG = ([(labs.check_lsq_gradient, *w) for w in WRONG_LSQ]
          + [(labs.check_kfold, *w) for w in WRONG_KFOLD]
          + [(labs.check_cross_entropy_logit_grad, *w) for w in WRONG_LOGIT]
          + [(labs.check_softmax_grads, *w) for w in WRONG_GRADS]
-         + test_labs_gradient_descent.WRONG + test_labs_optimizers.WRONG)
+         + test_labs_gradient_descent.WRONG + test_labs_optimizers.WRONG
+         + test_labs_backprop.WRONG)
 
 
 def _numbers(values) -> set[str]:

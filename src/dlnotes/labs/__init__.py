@@ -18,6 +18,7 @@ everywhere in dlnotes: an int >= 0 draws the same cases every time, ``None``
 (the default) fresh ones.
 """
 
+from dlnotes.labs.backprop import check_graph_backward, check_mlp_backward
 from dlnotes.labs.classification import check_cross_entropy_logit_grad, check_softmax_grads
 from dlnotes.labs.engine import ENV_VAR, Case, LabResult, Mistake, Output
 from dlnotes.labs.gradient_descent import check_epoch_batches, check_step_sizes
@@ -30,4 +31,5 @@ __all__ = ["ENV_VAR", "Case", "LabResult", "Mistake", "Output",
            "check_quadratic_form_gradient", "check_linear_layer_backward",
            "check_cross_entropy_logit_grad", "check_softmax_grads",
            "check_step_sizes", "check_epoch_batches",
-           "check_adam_step", "check_nesterov_step", "check_clip_grad_norm"]
+           "check_adam_step", "check_nesterov_step", "check_clip_grad_norm",
+           "check_graph_backward", "check_mlp_backward"]

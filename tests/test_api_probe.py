@@ -26,11 +26,12 @@ from dlnotes import autodiff, layers, losses, optim
 
 MODULES = ["autodiff", "cv", "data", "device", "gradcheck", "labs.engine", "labs.regression",
            "labs.matrix_calculus", "labs.classification", "labs.gradient_descent",
-           "labs.optimizers", "labs.backprop",
+           "labs.optimizers", "labs.networks", "labs.backprop",
            "landscapes", "layers", "linreg", "losses",
            "matcalc", "optim", "plot", "widgets.core",
            "widgets.regression", "widgets.matrix_calculus", "widgets.classification",
-           "widgets.optimization", "widgets.backprop"]
+           "widgets.optimization", "widgets.backprop",
+           "widgets.networks"]
 
 rng = np.random.default_rng(0)
 X5 = rng.standard_normal((6, 2))
@@ -71,6 +72,11 @@ def _mlp_backward(X, y, W1, b1, W2, b2):
     G2 = (losses.softmax(H1 @ W2.T + b2) - losses.one_hot(y, W2.shape[0])) / len(y)
     G1 = (G2 @ W2) * (S1 > 0)
     return G1.T @ X, G1.sum(0), G2.T @ H1, G2.sum(0)
+
+
+def _relu_layer_backward(X, W, b, G):
+    G = G * (X @ W.T + b > 0)
+    return G.T @ X, G @ W, G.sum(0)
 
 
 def _sq(x):
@@ -221,6 +227,25 @@ GOOD: dict[str, dict] = {
         fn=lambda x, y, z, g: (g * ((x * y > z) * y + 1), g * (x * y > z) * x, g * (x * y <= z)),
         seed=0),
     "labs.backprop.check_mlp_backward": dict(fn=_mlp_backward, seed=0),
+    "labs.networks.check_mlp_forward": dict(
+        fn=lambda X, W1, b1, W2, b2: np.maximum(X @ W1.T + b1, 0) @ W2.T + b2, seed=0),
+    "labs.networks.check_param_count": dict(
+        fn=lambda sizes: sum(n * (m + 1) for m, n in zip(sizes[:-1], sizes[1:])), seed=0),
+    "labs.networks.check_relu_layer_backward": dict(fn=_relu_layer_backward, seed=0),
+    "widgets.networks.saturated_intervals": dict(name="gelu", threshold=0.01,
+                                                 negative_slope=0.01, alpha=1.0),
+    "widgets.networks.activation_numbers": dict(name="elu", threshold=0.001, tau=3.0,
+                                                negative_slope=0.01, alpha=0.5, lim=6.0, n=101),
+    "widgets.networks.draw_activation": dict(ax=_ax, name="leaky_relu", threshold=0.1, tau=2.0,
+                                             negative_slope=0.2, alpha=1.0, lim=5.0),
+    "widgets.networks.draw_activation_histogram": dict(ax=_ax, name="tanh", threshold=0.01,
+                                                       tau=3.0, negative_slope=0.01, alpha=1.0,
+                                                       seed=0),
+    "widgets.networks.activation_explorer": dict(name="relu", threshold=0.01, tau=3.0),
+    "widgets.networks.xor_training": dict(activation="relu", seed=1),
+    "widgets.networks.draw_xor": dict(ax_input=_ax, ax_hidden=_ax, activation="sigmoid",
+                                      step=40, seed=0),
+    "widgets.networks.xor_explorer": dict(activation="tanh", seed=0),
     "data.minibatches": dict(n=10, batch_size=3, seed=0, shuffle=True, drop_last=False),
     "landscapes.double_well": dict(),
     "landscapes.condition_number": dict(H=np.array([[2.0, 1.0], [1.0, 3.0]])),

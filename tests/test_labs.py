@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import test_labs_backprop
 import test_labs_gradient_descent
+import test_labs_networks
 import test_labs_optimizers
 from dlnotes import labs
 from dlnotes._checks import rng
@@ -200,6 +201,7 @@ SOFTMAX_CHECKS = [labs.check_cross_entropy_logit_grad, labs.check_softmax_grads]
 # files; the contract every lab meets is tested here, over all of them.
 RIGHT.update(test_labs_gradient_descent.RIGHT)
 RIGHT.update(test_labs_optimizers.RIGHT)
+RIGHT.update(test_labs_networks.RIGHT)
 RIGHT.update(test_labs_backprop.RIGHT)
 RIGHT_PAIRS = [(check, fn) for check, fns in RIGHT.items() for fn in fns]
 IDS = [f"{c.__name__}-{f.__name__}" for c, f in RIGHT_PAIRS]
@@ -212,6 +214,7 @@ CASES = {  # the private case generators, to look for leaked reference values
     labs.check_softmax_grads: labs.classification._softmax_grads_cases,
     labs.check_step_sizes: labs.gradient_descent._step_size_cases,
     **test_labs_optimizers.CASES,
+    **test_labs_networks.CASES,
     **test_labs_backprop.CASES,
 }
 
@@ -492,7 +495,7 @@ WRONG = ([(labs.check_lsq_gradient, *w) for w in WRONG_LSQ]
          + [(labs.check_cross_entropy_logit_grad, *w) for w in WRONG_LOGIT]
          + [(labs.check_softmax_grads, *w) for w in WRONG_GRADS]
          + test_labs_gradient_descent.WRONG + test_labs_optimizers.WRONG
-         + test_labs_backprop.WRONG)
+         + test_labs_networks.WRONG + test_labs_backprop.WRONG)
 
 
 def _numbers(values) -> set[str]:

@@ -23,6 +23,7 @@ from dlnotes.labs.classification import check_cross_entropy_logit_grad, check_so
 from dlnotes.labs.engine import ENV_VAR, Case, LabResult, Mistake, Output
 from dlnotes.labs.gradient_descent import check_epoch_batches, check_step_sizes
 from dlnotes.labs.matrix_calculus import check_linear_layer_backward, check_quadratic_form_gradient
+from dlnotes.labs.networks import check_mlp_forward, check_param_count, check_relu_layer_backward
 from dlnotes.labs.optimizers import check_adam_step, check_clip_grad_norm, check_nesterov_step
 from dlnotes.labs.regression import check_kfold, check_lsq_gradient, check_normal_equations
 
@@ -32,4 +33,5 @@ __all__ = ["ENV_VAR", "Case", "LabResult", "Mistake", "Output",
            "check_cross_entropy_logit_grad", "check_softmax_grads",
            "check_step_sizes", "check_epoch_batches",
            "check_adam_step", "check_nesterov_step", "check_clip_grad_norm",
+           "check_mlp_forward", "check_param_count", "check_relu_layer_backward",
            "check_graph_backward", "check_mlp_backward"]

@@ -316,3 +316,16 @@ def test_a_notebook_shows_the_numbers_the_page_shows(written, chapter):
     # figure captions
     for caption in page.select("figcaption .caption-number"):
         assert f"*{caption.get_text().strip()}:" in text, caption.get_text()
+
+
+def test_literalinclude_finds_a_method_by_its_dotted_name_as_sphinx_does(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text(
+        "class A:\n    def f(self):\n        return 1\n\n\nclass B:\n    @property\n"
+        "    def f(self):\n        return 2\n")
+    (tmp_path / "book").mkdir()
+    text = _convert("```{literalinclude} ../src/m.py\n:pyobject: B.f\n```\n",
+                    srcdir=tmp_path / "book").cells[0].source
+    assert "    @property\n    def f(self):\n        return 2" in text and "return 1" not in text
+    with pytest.raises(pm.Unconvertible, match="no 'C.f'"):
+        _convert("```{literalinclude} ../src/m.py\n:pyobject: C.f\n```\n", srcdir=tmp_path / "book")

@@ -15,7 +15,6 @@ Markup it does not know is an error, never left raw.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 from myst_nb.core.variables import format_plain_text  # exactly as the pages format glue
+from sphinx.pycode import ModuleAnalyzer
 
 ROLE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<content>[^`]*)`")
 DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}\s*(?P<arg>.*?)\s*$")
@@ -243,13 +243,12 @@ def _include(arg: str, options: dict[str, str], page: _Page) -> str:
     source = path.read_text()
     if "pyobject" not in options:
         return source.rstrip("\n")
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and node.name == options["pyobject"]:
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            return "\n".join(source.splitlines()[start - 1:node.end_lineno])
-    raise Unconvertible(f"{page.docname}: no {options['pyobject']!r} in {arg!r}")
+    # Sphinx's own analyzer, as literalinclude uses it: dotted names such as Class.method
+    tags = ModuleAnalyzer.for_string(source, path.stem).find_tags()
+    if options["pyobject"] not in tags:
+        raise Unconvertible(f"{page.docname}: no {options['pyobject']!r} in {arg!r}")
+    _, start, end = tags[options["pyobject"]]
+    return "\n".join(source.splitlines()[start - 1:end]).rstrip("\n")
 
 
 # ------------------------------------------------------------------------ roles

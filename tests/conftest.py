@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -48,6 +49,21 @@ def live(monkeypatch):
     monkeypatch.setenv("DLNOTES_WIDGETS", "live")
     yield
     plt.close("all")
+
+
+@pytest.fixture(params=["static", "live"])
+def either(request):
+    """Each explorer test twice: with static small multiples and with live widgets."""
+    request.getfixturevalue(request.param)
+    return request.param
+
+
+@pytest.fixture
+def quiet():
+    """Any warning is an error: nothing drawn should overflow or divide by zero."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
 
 
 @pytest.fixture

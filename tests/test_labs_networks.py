@@ -18,17 +18,7 @@ from hypothesis import strategies as st
 
 from dlnotes._checks import rng
 from dlnotes.labs import networks as L
-from tools import SEEDS, lenient, stub  # noqa: F401 (lenient: an autouse fixture)
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one thread. On a busy machine torch's pool of threads can make a
-    300-step training loop a hundred times slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from tools import SEEDS, lenient, one_thread, stub  # noqa: F401 (autouse fixtures)
 
 # --- independent reference solutions: the forward pass ------------------------------------
 

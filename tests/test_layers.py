@@ -12,24 +12,11 @@ import torch
 import torch.nn.functional as F
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from threadpoolctl import threadpool_limits
-from tools import assert_refused
+from tools import assert_refused, one_thread  # noqa: F401 (one_thread: an autouse fixture)
 
 from dlnotes import data, optim
 from dlnotes import gradcheck as gc
 from dlnotes import layers as L
-
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread each for torch and BLAS. Thread hand-offs cost more than
-    the arithmetic here, and many times more on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(threads)
 
 
 # --- activations -----------------------------------------------------------------------------

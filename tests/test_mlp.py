@@ -9,22 +9,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_limits
 
 from dlnotes import data, device, optim
 from dlnotes import layers as L
+from tools import one_thread  # noqa: F401 (an autouse fixture)
 
 STEPS = 50
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small matrices: one thread each for torch and BLAS (hand-offs cost more than the work)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -78,13 +78,6 @@ def test_static_figure_is_returned_closed_so_a_notebook_shows_it_once(monkeypatc
 # --- every argument is checked, the same way in both modes ------------------------------
 
 
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    """Run a test once with static figures and once with live widgets."""
-    request.getfixturevalue(request.param)
-    return request.param
-
-
 CONTROLS = {"slope": (0.0, 3.0, 0.1), "label": ["line", "other"]}
 GOOD = [{"slope": 0.5, "label": "line"}, {"slope": 3, "label": "other"}]
 

@@ -21,7 +21,7 @@ from dlnotes.widgets.backprop import (
     backprop_steps,
     draw_backprop,
 )
-from tools import assert_refused
+from tools import assert_refused, live_controls, new_ax as _ax, shown_after, visible_panels
 
 
 def torch_reference(example, inputs):
@@ -117,10 +117,6 @@ def test_steps_of_any_graph_sum_where_paths_branch():
 # --- what the panels show -------------------------------------------------------------------
 
 
-def visible_panels(fig):
-    return [ax for ax in fig.axes if ax.get_visible()]
-
-
 def shown_grads(ax):
     """{label: the text under its box} for the labelled nodes of a panel."""
     boxes = [t for t in ax.texts if t.get_gid() == "value"]
@@ -182,20 +178,6 @@ def test_every_panel_shows_torchs_numbers(name):
 # --- live form ------------------------------------------------------------------------------
 
 
-def live_controls(panel):
-    return {c.description: c for c in panel.children if getattr(c, "description", "")}
-
-
-def shown_after(panel, monkeypatch, **changes):
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
-    controls = live_controls(panel)
-    for name, value in changes.items():
-        controls[name].value = value
-    panel.update()
-    return shown[-1]
-
-
 def test_live_controls_start_at_the_inputs_and_step_zero(live, monkeypatch):
     import ipywidgets
 
@@ -215,16 +197,6 @@ def test_live_controls_start_at_the_inputs_and_step_zero(live, monkeypatch):
 
 
 # --- refusals -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def _ax():
-    return plt.figure().add_subplot()
 
 
 EXAMPLES = ", ".join(repr(name) for name in BACKPROP_EXAMPLES)

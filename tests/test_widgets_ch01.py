@@ -11,8 +11,6 @@ def _visible_axes(fig):
     return [ax for ax in fig.axes if ax.get_visible()]
 
 
-
-
 @pytest.mark.parametrize("make, panels", [(widgets.line_fitter, 4),
                                           (widgets.polynomial_explorer, 6),
                                           (widgets.outlier_explorer, 6),
@@ -166,12 +164,6 @@ def test_polynomial_explorer_reports_largest_coefficient(static):
 
 
 # --- every parameter is checked, the same way in both modes -----------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    request.getfixturevalue(request.param)
-    return request.param
 
 
 BAD = [

@@ -6,13 +6,7 @@ import pytest
 
 from dlnotes import widgets
 from dlnotes.widgets.matrix_calculus import _slice_example
-from tools import assert_refused
-
-
-
-
-def visible_panels(fig):
-    return [ax for ax in fig.axes if ax.get_visible()]
+from tools import assert_refused, new_ax as _ax, visible_panels
 
 
 def test_layout_explorer_static(static):
@@ -165,16 +159,6 @@ def test_new_explorers_live(live):
 
 
 # --- every parameter is checked, the same way in both modes -----------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def _ax():
-    return plt.figure().add_subplot()
 
 
 BAD = [

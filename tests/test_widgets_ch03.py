@@ -12,13 +12,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dlnotes import widgets
-from tools import assert_refused
+from tools import assert_refused, live_controls, new_ax as _ax, shown_after, visible_panels
 
 Z = (2.0, 1.0, 0.1)
-
-
-def visible_panels(fig):
-    return [ax for ax in fig.axes if ax.get_visible()]
 
 
 def heights(ax, i):
@@ -38,14 +34,6 @@ def torch_reference(z, T=1.0, y=0, shift=0.0, dtype=torch.float64):
     loss.backward()
     return (torch.softmax(u.detach(), 0).numpy(), loss.item(), u.grad.numpy(),
             torch.logsumexp(u.detach(), 0).item())
-
-
-@pytest.fixture
-def quiet():
-    """Any warning is an error: overflow is shown in the figure, never as a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
 
 
 # --- static form ------------------------------------------------------------------------------
@@ -171,21 +159,6 @@ def test_float64_copes_where_float32_overflows():
 # --- live form ------------------------------------------------------------------------------
 
 
-def live_controls(panel):
-    return {c.description: c for c in panel.children if getattr(c, "description", "")}
-
-
-def shown_after(panel, monkeypatch, **changes):
-    """Set controls, redraw, and return the figure the panel showed."""
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
-    controls = live_controls(panel)
-    for name, value in changes.items():
-        controls[name].value = value
-    panel.update()
-    return shown[-1]
-
-
 def test_live_controls_start_at_the_logits(live):
     import ipywidgets
 
@@ -215,16 +188,6 @@ def test_live_panel_follows_the_sliders(live, monkeypatch):
 
 
 # --- refusals -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def _ax():
-    return plt.figure().add_subplot()
 
 
 BAD = [

@@ -6,7 +6,6 @@ functions and autograd, Monte Carlo samples, and a training run written with tor
 
 import functools
 import re
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,17 +17,9 @@ from hypothesis import strategies as st
 from scipy import special
 
 from dlnotes import data, widgets
-from tools import assert_refused
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one thread. On a busy machine torch's pool of threads can make a
-    300-step training loop a hundred times slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from tools import new_ax as _ax
+from tools import assert_refused, live_controls, shown_after, visible_panels
+from tools import one_thread  # noqa: F401 (an autouse fixture)
 
 TORCH = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu,
          "leaky_relu": lambda t, slope=0.01: F.leaky_relu(t, slope),
@@ -42,18 +33,6 @@ def torch_f_df(name, a, **kw):
     y = TORCH[name](t, *kw.values())
     y.sum().backward()
     return y.detach().numpy(), t.grad.numpy()
-
-
-def visible_panels(fig):
-    return [ax for ax in fig.axes if ax.get_visible()]
-
-
-@pytest.fixture
-def quiet():
-    """Any warning is an error: nothing here should overflow or divide by zero."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
 
 
 # --- the saturated set ------------------------------------------------------------------------
@@ -232,20 +211,6 @@ def test_histogram_draws_f_of_normal_samples(quiet):
     plt.close("all")
 
 
-def live_controls(panel):
-    return {c.description: c for c in panel.children if getattr(c, "description", "")}
-
-
-def shown_after(panel, monkeypatch, **changes):
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
-    controls = live_controls(panel)
-    for name, value in changes.items():
-        controls[name].value = value
-    panel.update()
-    return shown[-1]
-
-
 def test_live_activation_explorer_follows_its_controls(live, monkeypatch):
     import ipywidgets
 
@@ -399,18 +364,6 @@ def test_live_xor_explorer_follows_its_slider(live, monkeypatch):
 
 
 # --- refusals -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    if request.param == "live":
-        pytest.importorskip("ipywidgets")
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def _ax():
-    return plt.figure().add_subplot()
 
 
 BAD = [

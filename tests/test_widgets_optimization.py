@@ -2,7 +2,6 @@
 
 import math
 import re
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,19 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlnotes import widgets
-from tools import assert_refused
-
-
-def visible_panels(fig):
-    return [ax for ax in fig.axes if ax.get_visible()]
-
-
-@pytest.fixture
-def quiet():
-    """Any warning is an error: a diverging run is reported in the figure, not as a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+from tools import assert_refused, live_controls, new_ax as _ax, shown_after, visible_panels
 
 
 def gd_steps_closed_form(lr, lam=(1.0, 10.0), start=(1.0, 1.0), tol=1e-10, max_steps=1500):
@@ -229,20 +216,6 @@ def test_every_surface_draws_every_optimizer(surface, quiet):
 # --- live forms -------------------------------------------------------------------------------
 
 
-def live_controls(panel):
-    return {c.description: c for c in panel.children if getattr(c, "description", "")}
-
-
-def shown_after(panel, monkeypatch, **changes):
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
-    controls = live_controls(panel)
-    for name, value in changes.items():
-        controls[name].value = value
-    panel.update()
-    return shown[-1]
-
-
 def test_descent_live_controls_and_thresholds(live, monkeypatch, quiet):
     import ipywidgets
 
@@ -280,16 +253,6 @@ def test_race_live_controls_and_redraw(live, monkeypatch, quiet):
 
 
 # --- refusals -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["static", "live"])
-def either(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def _ax():
-    return plt.figure().add_subplot()
 
 
 BAD = [

@@ -130,3 +130,53 @@ def lenient(monkeypatch):
 def stub(*args):
     """A lab's stub as the reader first sees it."""
     raise NotImplementedError
+
+
+# --- explorers ---------------------------------------------------------------------------
+
+
+def new_ax():
+    """A fresh Axes on a new figure (the figure is closed by the static/live fixtures)."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure().add_subplot()
+
+
+def live_controls(panel):
+    """A live explorer's controls by their description."""
+    return {c.description: c for c in panel.children if getattr(c, "description", "")}
+
+
+def shown_after(panel, monkeypatch, **changes):
+    """Set controls of a live panel, redraw, and return the figure the panel showed."""
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    controls = live_controls(panel)
+    for name, value in changes.items():
+        controls[name].value = value
+    panel.update()
+    return shown[-1]
+
+
+def visible_panels(fig):
+    """The Axes of a figure that are drawn (small multiples hide their unused cells)."""
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+# --- threads ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread each for torch and BLAS. Thread hand-offs cost more than the
+    arithmetic, and many times more on a busy machine. Autouse where it is imported."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(threads)

@@ -21,7 +21,8 @@ import test_labs_networks
 import test_labs_optimizers
 from dlnotes import labs
 from dlnotes._checks import rng
-from tools import SEEDS, lenient, stub  # noqa: F401 (lenient: an autouse fixture)
+from tools import SEEDS, stub
+from tools import lenient  # noqa: F401 (autouse fixtures)
 
 
 

@@ -180,3 +180,25 @@ def one_thread():
     with threadpool_limits(1):
         yield
     torch.set_num_threads(threads)
+
+
+def assert_mistakes_are_wrong(outs, cases):
+    """Each catalogued formula of the lab outputs ``outs`` is wrong on some case (else the
+    lab could never name it). ``cases``: the lab's cases; one output means a bare expected
+    array, several a tuple."""
+    import numpy as np
+
+    for i, out in enumerate(outs):
+        for mistake in out.mistakes:
+            diffs = []
+            for case in cases:
+                want = case.expected if len(outs) == 1 else case.expected[i]
+                with np.errstate(all="ignore"):
+                    try:
+                        cand = np.asarray(mistake.formula(*case.args.values()), dtype=float)
+                    except ValueError:  # a shape error: wrong on this case
+                        diffs.append(True)
+                        continue
+                diffs.append(cand.shape != want.shape or not np.all(np.isfinite(cand))
+                             or np.max(np.abs(cand - want)) > 1e-6 * np.max(np.abs(want)))
+            assert any(diffs), mistake.message

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlnotes._checks import rng
-from tools import SEEDS, stub
+from tools import stub
 from tools import lenient  # noqa: F401 (autouse fixtures)
 from dlnotes.labs import gradient_descent as gd_labs
 

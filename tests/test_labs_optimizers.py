@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlnotes._checks import rng
-from tools import assert_mistakes_are_wrong, SEEDS, stub
+from tools import assert_mistakes_are_wrong, stub
 from tools import lenient  # noqa: F401 (autouse fixtures)
 from dlnotes.labs import optimizers as L
 

@@ -10,14 +10,12 @@ the graph, and :func:`dlnotes.losses.cross_entropy_grad` with
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from dlnotes import losses, matcalc
 from dlnotes._checks import callable_, rng
-from dlnotes.labs.engine import (_OVERFLOW, Case, LabResult, Mistake, Output, _judge_tuple, _run,
-                                 _sizes)
+from dlnotes.labs.engine import (Case, LabResult, Mistake, Output, _judge_tuple, _labels_for,
+                                 _overflow_hint, _run, _sizes)
 
 # --- chapter 07: the backward pass of u = max(x * y, z) + x -----------------------------------
 
@@ -151,14 +149,6 @@ def check_graph_backward(fn, seed: int | None = None) -> LabResult:
 # --- chapter 07: the backward pass of a two-layer network ---------------------------------------
 
 
-def _labels(gen: np.random.Generator, N: int, K: int) -> np.ndarray:
-    """N class indices in range(K), two classes present when N > 1."""
-    y = gen.integers(0, K, N)
-    if N > 1 and np.unique(y).size == 1:
-        y[0] = (y[0] + 1) % K
-    return y
-
-
 def _forward(X, W1, b1, W2):
     S1 = X @ W1.T + b1
     return S1, np.maximum(S1, 0.0)
@@ -175,6 +165,7 @@ def _mlp_reference(X, y, W1, b1, W2, b2):
 
 
 _LARGE = "large logits (exp of them overflows)"
+_SIZE = "large, and exp of them"
 
 
 def _mlp_cases(gen: np.random.Generator) -> list[Case]:
@@ -196,7 +187,7 @@ def _mlp_cases(gen: np.random.Generator) -> list[Case]:
         if zeros:  # row 0 of S1 = X W1^T + b1 is then b1: exactly 0 where b1 is
             X[0] = 0.0
             b1[: H // 2 + 1] = 0.0
-        args = {"X": X, "y": _labels(gen, N, K), "W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        args = {"X": X, "y": _labels_for(gen, N, K), "W1": W1, "b1": b1, "W2": W2, "b2": b2}
         cases.append(Case(args, _mlp_reference(**args), {"N": N, "d": d, "H": H, "K": K},
                           label))
     return cases
@@ -295,18 +286,6 @@ _MLP = (
 )
 
 
-def _overflow_hint(judge: Callable) -> Callable:
-    """``judge``, with advice on stability when the result is NaN or inf for large logits."""
-    def wrapped(got, case: Case) -> str | None:
-        problem = judge(got, case)
-        if problem and "NaN or inf" in problem and case.label == _LARGE:
-            problem += (f" The logits here are large, and exp of them {_OVERFLOW}: subtract "
-                        "each row's largest logit before exponentiating (the softmax does not "
-                        "change when a row moves by a constant).")
-        return problem
-    return wrapped
-
-
 def check_mlp_backward(fn, seed: int | None = None) -> LabResult:
     """Check ``fn(X, y, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``, the gradients of the
     mean softmax cross-entropy of the network ``Z = ReLU(X W1^T + b1) W2^T + b2``.
@@ -323,4 +302,4 @@ def check_mlp_backward(fn, seed: int | None = None) -> LabResult:
     """
     callable_(fn, "fn")
     return _run("check_mlp_backward", fn, _mlp_cases(rng(seed)),
-                _overflow_hint(_judge_tuple(_MLP)))
+                _overflow_hint(_judge_tuple(_MLP), _LARGE, _SIZE))

@@ -3,39 +3,18 @@ logits and to the parameters of softmax regression."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from dlnotes import losses
 from dlnotes._checks import callable_, rng
-from dlnotes.labs.engine import (_OVERFLOW, Case, LabResult, Mistake, Output, _judge_array,
-                                 _judge_tuple, _run, _sizes)
+from dlnotes.labs.engine import (Case, LabResult, Mistake, Output, _judge_array, _judge_tuple,
+                                 _labels_for, _overflow_hint, _run, _sizes)
 
 # --- chapter 03: the softmax cross-entropy gradient -------------------------------------
 
 
-def _labels_for(gen: np.random.Generator, N: int, K: int) -> np.ndarray:
-    """N class indices in range(K), with at least two classes present when N > 1."""
-    y = gen.integers(0, K, N)
-    if N > 1 and np.unique(y).size == 1:
-        y[0] = (y[0] + 1) % K
-    return y
-
-
 _LARGE = "logits of size about 1e+04"
-
-
-def _overflow_hint(judge: Callable) -> Callable:
-    """``judge``, with advice on stability when the result is NaN or inf for large logits."""
-    def wrapped(got, case: Case) -> str | None:
-        problem = judge(got, case)
-        if problem and "NaN or inf" in problem and case.label == _LARGE:
-            problem += (f" The logits here are of size 1e4, and exp(1e4) {_OVERFLOW}: "
-                        "subtract each row's largest logit before exponentiating (the "
-                        "softmax does not change when a row moves by a constant).")
-        return problem
-    return wrapped
+_SIZE = "of size 1e4, and exp(1e4)"
 
 
 def _logit_grad_cases(gen: np.random.Generator) -> list[Case]:
@@ -103,7 +82,7 @@ def check_cross_entropy_logit_grad(fn, seed: int | None = None) -> LabResult:
     callable_(fn, "fn")
     cases = _logit_grad_cases(rng(seed))
     return _run("check_cross_entropy_logit_grad", fn, cases,
-                _overflow_hint(_judge_array(_LOGIT_GRAD)))
+                _overflow_hint(_judge_array(_LOGIT_GRAD), _LARGE, _SIZE))
 
 
 # --- chapter 03: the parameter gradients of softmax regression --------------------------
@@ -178,4 +157,5 @@ def check_softmax_grads(fn, seed: int | None = None) -> LabResult:
     """
     callable_(fn, "fn")
     cases = _softmax_grads_cases(rng(seed))
-    return _run("check_softmax_grads", fn, cases, _overflow_hint(_judge_tuple(_SOFTMAX_GRADS)))
+    return _run("check_softmax_grads", fn, cases,
+                _overflow_hint(_judge_tuple(_SOFTMAX_GRADS), _LARGE, _SIZE))

@@ -455,3 +455,24 @@ def _sizes(gen: np.random.Generator, *ranges: tuple[int, int]) -> list[int]:
         sizes = [int(gen.integers(lo, hi + 1)) for lo, hi in ranges]
         if len(set(sizes)) == len(sizes):
             return sizes
+
+
+def _labels_for(gen: np.random.Generator, N: int, K: int) -> np.ndarray:
+    """N class indices in range(K), with at least two classes present when N > 1."""
+    y = gen.integers(0, K, N)
+    if N > 1 and np.unique(y).size == 1:
+        y[0] = (y[0] + 1) % K
+    return y
+
+
+def _overflow_hint(judge: Callable, label: str, logits: str) -> Callable:
+    """``judge``, with advice on stability when the result is NaN or inf in the case
+    ``label``, whose ``logits`` (a phrase) overflow exp."""
+    def wrapped(got, case: Case) -> str | None:
+        problem = judge(got, case)
+        if problem and "NaN or inf" in problem and case.label == label:
+            problem += (f" The logits here are {logits} {_OVERFLOW}: subtract each row's "
+                        "largest logit before exponentiating (the softmax does not change "
+                        "when a row moves by a constant).")
+        return problem
+    return wrapped
